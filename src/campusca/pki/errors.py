@@ -7,7 +7,9 @@ PkiError
  ├── CmsDecodeError          a CMS structure cannot be parsed
  ├── CmsSignatureInvalid     a CMS signature does not verify
  ├── CmsUnsupportedAlgorithm a CMS algorithm is not supported or not allowed
- └── CmsDecryptionFailed     a CMS envelope cannot be decrypted with the given key
+ ├── CmsDecryptionFailed     a CMS envelope cannot be decrypted with the given key
+ ├── Pkcs12PasswordError     a PKCS#12 file's MAC does not verify with the given password
+ └── Pkcs12DecodeError       a PKCS#12 file cannot be parsed or its bags cannot be decrypted
 """
 
 from __future__ import annotations
@@ -45,3 +47,11 @@ class CmsUnsupportedAlgorithm(PkiError):
 
 class CmsDecryptionFailed(PkiError):
     """A CMS envelope cannot be decrypted with the given key."""
+
+
+class Pkcs12PasswordError(PkiError):
+    """A PKCS#12 file's MAC does not verify with the given password."""
+
+
+class Pkcs12DecodeError(PkiError):
+    """A PKCS#12 file cannot be parsed, or its bags cannot be decrypted."""
