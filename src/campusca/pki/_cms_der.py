@@ -1,0 +1,134 @@
+"""Shared ASN.1 helpers of the CMS codec (RFC 5652): loading, identifiers, certificate conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from campusca.pki.errors import CmsDecodeError, CmsUnsupportedAlgorithm, PkiError
+
+DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+DIGEST_OIDS = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
+
+
+@contextmanager
+def decoding(field: str) -> Iterator[None]:
+    """Turn any failure of asn1crypto's lazy parsing inside the block into a CmsDecodeError."""
+    try:
+        yield
+    except PkiError:
+        raise
+    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError, … on bad input
+        raise CmsDecodeError(f"{field} is not valid BER/DER") from exc
+
+
+def load_content_info(data: bytes, *, expected: tuple[str, ...]) -> cms.ContentInfo:
+    """Parse a ContentInfo (BER or DER) and check its contentType is one of `expected`."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("data must be bytes")
+    with decoding("ContentInfo"):
+        info = cms.ContentInfo.load(bytes(data), strict=True)
+        content_type = info["content_type"].native
+        if content_type not in expected:
+            raise CmsDecodeError(
+                f"ContentInfo contentType must be {' or '.join(expected)}, not {content_type}"
+            )
+        if not isinstance(info["content"], cms.SignedData | cms.EnvelopedData | cms.AuthEnvelopedData):
+            raise CmsDecodeError("ContentInfo content is missing")
+        return info
+
+
+def hash_for(name: str) -> hashes.HashAlgorithm:
+    """Return the `cryptography` hash for a digest name, or raise CmsUnsupportedAlgorithm."""
+    if name not in DIGESTS:
+        raise CmsUnsupportedAlgorithm(f"digest algorithm {name!r} is not supported")
+    return DIGESTS[name]()
+
+
+def digest(name: str, data: bytes) -> bytes:
+    """Hash `data` with the named digest."""
+    h = hashes.Hash(hash_for(name))
+    h.update(data)
+    return h.finalize()
+
+
+def to_asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    """Convert a `cryptography` certificate to asn1crypto, keeping its exact DER bytes."""
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def issuer_and_serial(certificate: x509.Certificate) -> cms.IssuerAndSerialNumber:
+    """Build IssuerAndSerialNumber with the certificate's exact issuer bytes (no re-encoding)."""
+    tbs = to_asn1_certificate(certificate)["tbs_certificate"]
+    return cms.IssuerAndSerialNumber({"issuer": tbs["issuer"], "serial_number": tbs["serial_number"]})
+
+
+def subject_key_identifier(certificate: x509.Certificate) -> bytes:
+    """Return the certificate's SKI extension, or the RFC 5280 §4.2.1.2 method-1 value if absent."""
+    try:
+        ext = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return ext.value.digest
+    except x509.ExtensionNotFound:
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest  # type: ignore[arg-type]
+
+
+def identifies(
+    identifier: cms.SignerIdentifier | cms.RecipientIdentifier, certificate: x509.Certificate
+) -> bool:
+    """Say whether a SignerIdentifier/RecipientIdentifier names `certificate`."""
+    if identifier.name == "subject_key_identifier":
+        return bool(identifier.chosen.native == subject_key_identifier(certificate))
+    if identifier.name != "issuer_and_serial_number":
+        return False
+    ias = identifier.chosen
+    if ias["serial_number"].native != certificate.serial_number:
+        return False
+    issuer = to_asn1_certificate(certificate)["tbs_certificate"]["issuer"]
+    return bool(ias["issuer"].dump() == issuer.dump() or ias["issuer"] == issuer)
+
+
+def set_encodings(attributes: cms.CMSAttributes) -> list[bytes]:
+    """Return the candidate DER encodings of an implicitly tagged attribute SET (RFC 5652 §5.4).
+
+    The signature (or GCM AAD) covers the SET OF with its universal tag 0x31. The sender's own
+    bytes, retagged, come first; the forced DER re-encoding (sorted, definite lengths) second,
+    for senders whose bytes were BER.
+    """
+    original = attributes.contents or b""
+    candidates = [b"\x31" + _der_length(len(original)) + original]
+    forced = cms.CMSAttributes(list(attributes)).dump(force=True)
+    if forced not in candidates:
+        candidates.append(forced)
+    return candidates
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def octets(value: core.Asn1Value) -> bytes:
+    """Return the bytes of an OCTET STRING, merging the chunks of a BER constructed one."""
+    if isinstance(value, core.ParsableOctetString):
+        return value.__bytes__()  # the raw bytes even when asn1crypto parsed them as a structure
+    native = value.native
+    if not isinstance(native, bytes):
+        raise CmsDecodeError("an OCTET STRING field does not hold bytes")
+    return native

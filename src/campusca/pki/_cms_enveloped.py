@@ -1,0 +1,280 @@
+"""CMS EnvelopedData (RFC 5652 §6) and AuthEnvelopedData (RFC 5083/5084) with RSA key transport."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from asn1crypto import algos, cms, core
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algorithms, modes
+
+from campusca.pki._cms_der import (
+    decoding,
+    identifies,
+    issuer_and_serial,
+    load_content_info,
+    octets,
+    set_encodings,
+)
+from campusca.pki._cms_types import DEFAULT_ALLOWED, ContentCipher, DecryptedContent, KeyTransport
+from campusca.pki.errors import CmsDecodeError, CmsDecryptionFailed, CmsUnsupportedAlgorithm
+from campusca.pki.signing import RsaDecrypter
+
+_RSA_ENCRYPTION, _RSAES_OAEP = "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7"
+_GCM_NONCE_SIZE, _GCM_TAG_SIZE = 12, 16
+
+
+class GcmParameters(core.Sequence):
+    """GCMParameters of RFC 5084 §3.2 (asn1crypto does not declare them)."""
+
+    _fields = [
+        ("aes_nonce", core.OctetString),
+        ("aes_icvlen", core.Integer, {"default": 12}),
+    ]
+
+
+def build_enveloped_data(
+    content: bytes,
+    recipients: Sequence[x509.Certificate],
+    *,
+    cipher: ContentCipher = ContentCipher.AES_256_CBC,
+    key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15,
+) -> bytes:
+    """Encrypt `content` for RSA `recipients`; return DER ContentInfo(EnvelopedData or AuthEnvelopedData).
+
+    The AES-GCM ciphers produce AuthEnvelopedData (RFC 5083), the others EnvelopedData.
+    """
+    if not recipients:
+        raise ValueError("recipients must name at least one certificate")
+    key = os.urandom(cipher.key_size)
+    recipient_infos = [_recipient_info(key, certificate, key_transport) for certificate in recipients]
+    if cipher.is_aead:
+        return _build_auth_enveloped(content, key, cipher, recipient_infos)
+    iv = os.urandom(_block_bytes(cipher))
+    padder = sym_padding.PKCS7(_block_bytes(cipher) * 8).padder()
+    encryptor = Cipher(_algorithm(cipher, key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padder.update(content) + padder.finalize()) + encryptor.finalize()
+    enveloped = cms.EnvelopedData(
+        {
+            "version": "v0",
+            "recipient_infos": recipient_infos,
+            "encrypted_content_info": {
+                "content_type": "data",
+                "content_encryption_algorithm": {
+                    "algorithm": cipher.value,
+                    "parameters": core.OctetString(iv),
+                },
+                "encrypted_content": ciphertext,
+            },
+        }
+    )
+    return cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped}).dump()
+
+
+def _build_auth_enveloped(
+    content: bytes, key: bytes, cipher: ContentCipher, recipient_infos: list[cms.RecipientInfo]
+) -> bytes:
+    nonce = os.urandom(_GCM_NONCE_SIZE)
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+    ciphertext = encryptor.update(content) + encryptor.finalize()
+    parameters = GcmParameters({"aes_nonce": nonce, "aes_icvlen": _GCM_TAG_SIZE})
+    enveloped = cms.AuthEnvelopedData(
+        {
+            "version": "v0",
+            "recipient_infos": recipient_infos,
+            "auth_encrypted_content_info": {
+                "content_type": "data",
+                "content_encryption_algorithm": {"algorithm": cipher.value, "parameters": parameters},
+                "encrypted_content": ciphertext,
+            },
+            "mac": encryptor.tag,
+        }
+    )
+    return cms.ContentInfo({"content_type": "authenticated_enveloped_data", "content": enveloped}).dump()
+
+
+def _recipient_info(
+    key: bytes, certificate: x509.Certificate, key_transport: KeyTransport
+) -> cms.RecipientInfo:
+    public_key = certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise TypeError("recipient certificates must carry RSA keys")
+    if key_transport is KeyTransport.RSA_PKCS1V15:
+        algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15", "parameters": core.Null()})
+    else:
+        name = "sha1" if key_transport is KeyTransport.RSA_OAEP_SHA1 else "sha256"
+        parameters = algos.RSAESOAEPParams(
+            {
+                "hash_algorithm": {"algorithm": name},
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": name}},
+            }
+        )
+        algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": parameters})
+    ktri = cms.KeyTransRecipientInfo(
+        {
+            "version": "v0",
+            "rid": cms.RecipientIdentifier(
+                name="issuer_and_serial_number", value=issuer_and_serial(certificate)
+            ),
+            "key_encryption_algorithm": algorithm,
+            "encrypted_key": public_key.encrypt(key, _padding(key_transport)),
+        }
+    )
+    return cms.RecipientInfo(name="ktri", value=ktri)
+
+
+def _padding(key_transport: KeyTransport) -> padding.AsymmetricPadding:
+    if key_transport is KeyTransport.RSA_PKCS1V15:
+        return padding.PKCS1v15()
+    # OAEP's default hash is SHA-1 (RFC 8017 A.2.1), still what OpenSSL writes; it is sound in OAEP.
+    algorithm: hashes.HashAlgorithm = hashes.SHA256()
+    if key_transport is KeyTransport.RSA_OAEP_SHA1:
+        algorithm = hashes.SHA1()  # noqa: S303
+    return padding.OAEP(mgf=padding.MGF1(algorithm), algorithm=algorithm, label=None)
+
+
+def _algorithm(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
+    if cipher is ContentCipher.DES_CBC:
+        return TripleDES(key * 3)  # EDE with three equal keys is single DES
+    if cipher is ContentCipher.DES_EDE3_CBC:
+        return TripleDES(key)
+    return algorithms.AES(key)
+
+
+def _block_bytes(cipher: ContentCipher) -> int:
+    return 8 if cipher in (ContentCipher.DES_CBC, ContentCipher.DES_EDE3_CBC) else 16
+
+
+def decrypt_enveloped_data(
+    data: bytes,
+    *,
+    recipient_certificate: x509.Certificate,
+    decrypter: RsaDecrypter,
+    allowed_ciphers: frozenset[ContentCipher] = DEFAULT_ALLOWED,
+) -> DecryptedContent:
+    """Decrypt an EnvelopedData or AuthEnvelopedData (BER or DER) addressed to `recipient_certificate`.
+
+    Raises CmsDecodeError, CmsUnsupportedAlgorithm or CmsDecryptionFailed.
+    """
+    info = load_content_info(data, expected=("enveloped_data", "authenticated_enveloped_data"))
+    authenticated = info["content_type"].native == "authenticated_enveloped_data"
+    with decoding("EnvelopedData"):
+        enveloped = info["content"]
+        encrypted = enveloped["auth_encrypted_content_info" if authenticated else "encrypted_content_info"]
+        algorithm = encrypted["content_encryption_algorithm"]
+        cipher = _cipher(algorithm["algorithm"].dotted, allowed_ciphers)
+        if cipher.is_aead != authenticated:
+            raise CmsUnsupportedAlgorithm("contentEncryptionAlgorithm does not fit the envelope type")
+        if encrypted["encrypted_content"].native is None:
+            raise CmsDecodeError("encryptedContent is absent (detached envelopes are not supported)")
+        ciphertext = octets(encrypted["encrypted_content"])
+        ktri = _find_recipient(enveloped["recipient_infos"], recipient_certificate)
+        key_transport = _key_transport(ktri["key_encryption_algorithm"])
+        encrypted_key = octets(ktri["encrypted_key"])
+        parameters = algorithm["parameters"]
+        if authenticated:
+            gcm = GcmParameters.load(parameters.dump())
+            nonce, tag_size = octets(gcm["aes_nonce"]), gcm["aes_icvlen"].native
+            tag = octets(enveloped["mac"])
+            aads = (
+                set_encodings(enveloped["auth_attrs"])
+                if enveloped["auth_attrs"].native is not None
+                else [b""]
+            )
+        else:
+            iv = octets(parameters)
+    key = _unwrap_key(decrypter, encrypted_key, key_transport, cipher)
+    if authenticated:
+        if len(tag) != tag_size or not 12 <= tag_size <= 16 or len(nonce) < 8:
+            raise CmsDecodeError("GCMParameters aes-ICVlen or aes-nonce does not fit the mac")
+        plaintext = _decrypt_gcm(key, nonce, tag, ciphertext, aads)
+    else:
+        plaintext = _decrypt_cbc(cipher, key, iv, ciphertext)
+    return DecryptedContent(content=plaintext, cipher=cipher, key_transport=key_transport)
+
+
+def _cipher(oid: str, allowed: frozenset[ContentCipher]) -> ContentCipher:
+    try:
+        cipher = ContentCipher(oid)
+    except ValueError:
+        raise CmsUnsupportedAlgorithm(f"contentEncryptionAlgorithm {oid} is not supported") from None
+    if cipher not in allowed:
+        raise CmsUnsupportedAlgorithm(f"contentEncryptionAlgorithm {cipher.name} is not allowed here")
+    return cipher
+
+
+def _find_recipient(
+    recipient_infos: cms.RecipientInfos, certificate: x509.Certificate
+) -> cms.KeyTransRecipientInfo:
+    for recipient_info in recipient_infos:
+        if recipient_info.name == "ktri" and identifies(recipient_info.chosen["rid"], certificate):
+            return recipient_info.chosen
+    raise CmsDecryptionFailed("recipientInfos hold no key-transport entry for recipient_certificate")
+
+
+def _key_transport(algorithm: cms.KeyEncryptionAlgorithm) -> KeyTransport:
+    oid = algorithm["algorithm"].dotted
+    if oid == _RSA_ENCRYPTION:  # parameters NULL or absent: both occur in the wild
+        return KeyTransport.RSA_PKCS1V15
+    if oid != _RSAES_OAEP:
+        raise CmsUnsupportedAlgorithm(f"keyEncryptionAlgorithm {oid} is not supported")
+    raw = algorithm["parameters"]
+    params = algos.RSAESOAEPParams.load(raw.dump()) if raw.native is not None else algos.RSAESOAEPParams({})
+    hash_name = params["hash_algorithm"]["algorithm"].native
+    mgf = params["mask_gen_algorithm"]
+    if mgf["algorithm"].native != "mgf1" or mgf["parameters"]["algorithm"].native != hash_name:
+        raise CmsUnsupportedAlgorithm("RSAES-OAEP maskGenAlgorithm must be MGF1 with the OAEP hash")
+    if params["p_source_algorithm"]["parameters"].native not in (b"", None):
+        raise CmsUnsupportedAlgorithm("RSAES-OAEP pSourceAlgorithm must carry an empty label")
+    if hash_name == "sha1":
+        return KeyTransport.RSA_OAEP_SHA1
+    if hash_name == "sha256":
+        return KeyTransport.RSA_OAEP_SHA256
+    raise CmsUnsupportedAlgorithm(f"RSAES-OAEP hashAlgorithm {hash_name} is not supported")
+
+
+def _unwrap_key(
+    decrypter: RsaDecrypter, encrypted_key: bytes, transport: KeyTransport, cipher: ContentCipher
+) -> bytes:
+    try:
+        key = decrypter.decrypt(encrypted_key, _padding(transport))
+    except ValueError:
+        raise CmsDecryptionFailed("encryptedKey cannot be decrypted with the given key") from None
+    # OpenSSL's implicit rejection (PKCS#1 v1.5) returns a random key instead of failing; its
+    # length or the content padding then gives it away.
+    if len(key) != cipher.key_size:
+        raise CmsDecryptionFailed("encryptedKey does not decrypt to a key of the content cipher's size")
+    return key
+
+
+def _decrypt_cbc(cipher: ContentCipher, key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    block = _block_bytes(cipher)
+    if len(iv) != block:
+        raise CmsDecodeError("contentEncryptionAlgorithm IV has the wrong length")
+    if not ciphertext or len(ciphertext) % block:
+        raise CmsDecryptionFailed("encryptedContent is not a whole number of cipher blocks")
+    decryptor = Cipher(_algorithm(cipher, key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    unpadder = sym_padding.PKCS7(block * 8).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        raise CmsDecryptionFailed("encryptedContent padding is invalid (wrong key?)") from None
+
+
+def _decrypt_gcm(key: bytes, nonce: bytes, tag: bytes, ciphertext: bytes, aads: list[bytes]) -> bytes:
+    for aad in aads:
+        decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag, min_tag_length=len(tag))).decryptor()
+        decryptor.authenticate_additional_data(aad)
+        plaintext = decryptor.update(ciphertext)
+        try:
+            return plaintext + decryptor.finalize()
+        except InvalidTag:
+            continue
+    raise CmsDecryptionFailed("AuthEnvelopedData mac does not verify (wrong key or altered content)")
