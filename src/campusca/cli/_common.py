@@ -1,0 +1,81 @@
+"""What every CLI command shares: the data directory, the authority, JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from campusca.config import Settings, load_settings
+from campusca.services.authority import Authority, open_authority
+
+console = Console()
+err_console = Console(stderr=True)
+CLI_ACTOR = "cli"
+
+
+@dataclass
+class CliState:
+    home: Path | None = None
+    _authority: Authority | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        return load_settings(self.home)
+
+    def authority(self) -> Authority:
+        if self._authority is None:
+            settings = self.settings()
+            if not (settings.home / "campusca.db").exists() and settings.database_url is None:
+                fail(
+                    f"no campusca data in {settings.home.resolve()}; run 'campusca init' first (or set --home)"
+                )
+            self._authority = open_authority(settings)
+        return self._authority
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, show_lines=False)
+    for column in columns:
+        t.add_column(column)
+    for row in rows:
+        t.add_row(*["" if v is None else str(v) for v in row])
+    console.print(t)
+
+
+@contextmanager
+def writing(ctx: typer.Context) -> Iterator[tuple[Authority, Any]]:
+    authority = state(ctx).authority()
+    with authority.db.write() as session:
+        yield authority, session
+
+
+@contextmanager
+def reading(ctx: typer.Context) -> Iterator[tuple[Authority, Any]]:
+    authority = state(ctx).authority()
+    with authority.db.read() as session:
+        yield authority, session

@@ -1,0 +1,131 @@
+"""`campusca cert …`: issue from a CSR, list, show, revoke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
+from campusca.services import certificates
+from campusca.services.issuance import parse_serial
+from campusca.services.revocation import parse_reason, revoke_certificate
+
+cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+@cert_app.command("issue")
+def cert_issue(
+    ctx: typer.Context,
+    profile: str = typer.Option(..., "--profile", help="smime-signing, smime-encryption, device, server, …"),
+    csr: Path = typer.Option(..., "--csr", help="PEM or DER PKCS#10 file"),
+    user: str | None = typer.Option(None, "--user", help="The person the certificate is for"),
+    out: Path | None = typer.Option(None, "--out", help="Write the PEM certificate here (default: stdout)"),
+    as_json: bool = JSON,
+) -> None:
+    """Issue a certificate from a CSR; the profile, not the CSR, decides its content."""
+    try:
+        csr_bytes = csr.read_bytes()
+    except OSError as error:
+        fail(f"cannot read CSR file {csr}: {error.strerror}")
+    if out is not None and out.exists():
+        fail(f"{out} exists; refusing to overwrite it")
+    with writing(ctx) as (authority, session):
+        issued = certificates.issue_from_csr(
+            authority, session, profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
+        )
+    if out is not None:
+        out.write_bytes(issued.pem)
+    if as_json:
+        emit_json(
+            {
+                "serial": issued.serial_hex,
+                "profile": issued.profile,
+                "subject": issued.certificate.subject.rfc4514_string(),
+                "pem": issued.pem.decode(),
+            }
+        )
+    elif out is not None:
+        typer.echo(f"issued {issued.profile} certificate {issued.serial_hex} -> {out}")
+    else:
+        typer.echo(issued.pem.decode(), nl=False)
+
+
+@cert_app.command("list")
+def cert_list(
+    ctx: typer.Context,
+    user: str | None = typer.Option(None, "--user"),
+    status: str | None = typer.Option(None, "--status", help="valid, revoked or expired"),
+    profile: str | None = typer.Option(None, "--profile"),
+    limit: int = typer.Option(1000, "--limit", min=1, max=100_000),
+    as_json: bool = JSON,
+) -> None:
+    """List certificates, newest first."""
+    with reading(ctx) as (authority, session):
+        views, total = certificates.list_certificates(
+            authority, session, username=user, status=status, profile=profile, limit=limit
+        )
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    table(
+        f"Certificates ({len(views)} of {total})",
+        ["serial", "profile", "subject", "person", "not after", "status"],
+        [
+            [f"{v.serial:x}", v.profile, v.subject, v.person, v.not_after.date().isoformat(), v.status]
+            for v in views
+        ],
+    )
+
+
+@cert_app.command("show")
+def cert_show(
+    ctx: typer.Context,
+    serial: str,
+    pem: bool = typer.Option(False, "--pem", help="Print the certificate in PEM"),
+    as_json: bool = JSON,
+) -> None:
+    """Show one certificate (SERIAL in hex as openssl prints it; decimal accepted)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    with reading(ctx) as (authority, session):
+        view = certificates.get_certificate(authority, session, parse_serial(serial))
+    if pem:
+        typer.echo(
+            x509.load_der_x509_certificate(view.der).public_bytes(serialization.Encoding.PEM).decode(),
+            nl=False,
+        )
+    elif as_json:
+        emit_json(view.to_json())
+    else:
+        table(None, ["field", "value"], [[k, v] for k, v in view.to_json().items()])
+
+
+@cert_app.command("revoke")
+def cert_revoke(
+    ctx: typer.Context,
+    serial: str,
+    reason: str = typer.Option(
+        "unspecified", "--reason", help="RFC 5280 reason: keyCompromise, superseded, …"
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Revoke a certificate; its CA's CRL is re-signed at once and OCSP answers revoked."""
+    parsed_reason = parse_reason(reason)
+    with writing(ctx) as (authority, session):
+        result = revoke_certificate(
+            authority, session, serial=parse_serial(serial), reason=parsed_reason, actor=CLI_ACTOR
+        )
+    if as_json:
+        emit_json(
+            {
+                "serial": f"{result.serial:x}",
+                "revoked_at": result.revoked_at.isoformat(),
+                "reason": result.reason.value,
+                "crl_number": result.crl_number,
+            }
+        )
+    else:
+        typer.echo(f"revoked {result.serial:x} ({result.reason.value}); CRL number {result.crl_number}")

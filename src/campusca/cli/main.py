@@ -1,0 +1,144 @@
+"""The `campusca` command: one noun module each, all calling the same services as the web layer."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
+from campusca.cli.admin import audit_app, crl_app, db_app, token_app
+from campusca.cli.cert import cert_app
+from campusca.cli.directory import dept_app, org_app, user_app
+from campusca.errors import CampusCAError
+
+app = typer.Typer(
+    name="campusca",
+    help="campusca: an institution's client-certificate service (CA, S/MIME, SCEP, Apple enrollment).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(org_app, name="org")
+app.add_typer(dept_app, name="dept")
+app.add_typer(user_app, name="user")
+app.add_typer(cert_app, name="cert")
+app.add_typer(token_app, name="token")
+app.add_typer(crl_app, name="crl")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", help="Data directory (default: $CAMPUSCA_HOME or ./campusca-data)"
+    ),
+) -> None:
+    state(ctx).home = home
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    org: str | None = typer.Option(None, "--org", help="Organisation name, also used in the CA names"),
+    domain: str | None = typer.Option(None, "--domain", help="The organisation's mail domain"),
+    key_type: str = typer.Option(
+        "rsa-3072", "--key-type", help="rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384 (root: RSA 4096 when RSA)"
+    ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Add Example University with departments and people to look at"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create the data directory, database, root and issuing CA, SCEP RA and OCSP responder."""
+    from campusca.keys import KeyType
+    from campusca.services import directory
+    from campusca.services.demo import DEMO_DOMAIN, DEMO_ORG, DEMO_PASSWORD, add_demo_data
+    from campusca.services.setup import initialise
+
+    try:
+        parsed_key_type = KeyType(key_type)
+    except ValueError:
+        fail(f"--key-type must be one of {', '.join(k.value for k in KeyType)}; got {key_type!r}")
+    if (org is None) != (domain is None):
+        fail("--org and --domain go together")
+    if demo and org is None:
+        org, domain = DEMO_ORG, DEMO_DOMAIN
+    settings = state(ctx).settings()
+    typer.echo(f"creating keys and CA certificates in {settings.home.resolve()} …", err=True)
+    authority, result = initialise(
+        settings, org_name=org or "campusca", key_type=parsed_key_type, actor=CLI_ACTOR
+    )
+    people: list[str] = []
+    if demo:
+        people = add_demo_data(authority)
+    elif org is not None and domain is not None:
+        with authority.db.write() as session:
+            directory.add_organisation(authority, session, name=org, domain=domain, actor=CLI_ACTOR)
+    if as_json:
+        emit_json(
+            {
+                "home": str(result.home.resolve()),
+                "root": result.root.subject.rfc4514_string(),
+                "issuing": result.issuing.subject.rfc4514_string(),
+                "demo_people": people,
+            }
+        )
+        return
+    typer.echo(f"root CA:    {result.root.subject.rfc4514_string()}")
+    typer.echo(f"issuing CA: {result.issuing.subject.rfc4514_string()}")
+    typer.echo(f"SCEP RA and OCSP responder certificates issued; data in {result.home.resolve()}")
+    if people:
+        typer.echo(f"demo people (password {DEMO_PASSWORD!r}): {', '.join(people)}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, max=64),
+) -> None:
+    """Run the web service: REST API, SCEP, OCSP, CRLs, enrollment pages, admin UI."""
+    import uvicorn
+
+    cli_state = state(ctx)
+    authority = cli_state.authority()
+    authority.db.upgrade()
+    os.environ["CAMPUSCA_HOME"] = str(authority.settings.home.resolve())
+    typer.echo(
+        f"campusca serving on http://{host}:{port}/ (public URL {authority.settings.public_url})", err=True
+    )
+    uvicorn.run(
+        "campusca.web.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=authority.settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def main() -> None:
+    """Entry point: domain errors become a one-line message and exit status 1, never a traceback."""
+    try:
+        app()
+    except CampusCAError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        typer.echo(f"error: database failure ({type(error).__name__}); nothing was changed", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

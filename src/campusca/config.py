@@ -1,0 +1,67 @@
+"""Settings: environment variables CAMPUSCA_*, an optional TOML file in the data directory, defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = "campusca-data"
+CONFIG_FILE_NAME = "campusca.toml"
+
+
+class Settings(BaseSettings):
+    """Everything campusca reads from its environment; one instance per process."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPUSCA_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path(DEFAULT_HOME))
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    master_key: str | None = Field(default=None, repr=False)
+    key_backend: str = "software"
+    pkcs11_module: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_pin: str | None = Field(default=None, repr=False)
+    # CRLs are published for this long and re-signed when less than half of it is left.
+    crl_validity_hours: int = 24
+    # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
+    ocsp_validity_minutes: int = 60
+    max_body_bytes: int = 2 * 1024 * 1024
+    log_level: str = "info"
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The database URL: explicit, else a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'campusca.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.home / "master.key"
+
+
+def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment, the data directory's campusca.toml, then `overrides`.
+
+    Precedence, strongest first: explicit overrides, CAMPUSCA_* variables, the TOML file, defaults.
+    """
+    resolved_home = Path(home or os.environ.get("CAMPUSCA_HOME") or DEFAULT_HOME)
+    file_values: dict[str, Any] = {}
+    config_file = resolved_home / CONFIG_FILE_NAME
+    if config_file.is_file():
+        with config_file.open("rb") as handle:
+            file_values = tomllib.load(handle)
+    env_values = Settings(home=resolved_home).model_dump(exclude_unset=True)
+    merged = {**file_values, **env_values, **overrides, "home": resolved_home}
+    return Settings(**merged)

@@ -1,0 +1,80 @@
+"""Database engines and transactions: SQLite (WAL, foreign keys, immediate write locks) or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _sqlite_engine(url: str, *, begin: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so that BEGIN IMMEDIATE can be issued:
+        # a writer then holds the write lock from its first statement and never deadlocks
+        # upgrading a read lock (SQLITE_BUSY) against another process.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """Owns the engines; `write()` and `read()` open one transaction each."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            self._read_engine = _sqlite_engine(url, begin="BEGIN")
+        else:
+            self._write_engine = create_engine(url, pool_pre_ping=True)
+            self._read_engine = self._write_engine
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A read-write transaction: committed when the block ends, rolled back on any exception."""
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (never commits)."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+            session.rollback()
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration not yet applied."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self._write_engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self._write_engine.dispose()
+        self._read_engine.dispose()

@@ -1,0 +1,1 @@
+"""Use cases with transactions, authorisation and audit: the authority every adapter calls."""

@@ -1,0 +1,119 @@
+"""The audit trail: append-only records, each carrying the SHA-256 of the record before it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from campusca.db.models import AuditRecord, Counter
+
+GENESIS_HASH = "0" * 64
+_COUNTER = "audit"
+# Keys whose values must never reach the audit trail, whatever a caller passes.
+_SECRET_KEYS = frozenset({"password", "passphrase", "token", "secret", "challenge", "private_key", "key"})
+
+
+def _canonical(seq: int, at: datetime, actor: str, action: str, target: str, details: str) -> bytes:
+    body = {
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": details,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def record_hash(
+    prev_hash: str, seq: int, at: datetime, actor: str, action: str, target: str, details: str
+) -> str:
+    return hashlib.sha256(
+        prev_hash.encode() + _canonical(seq, at, actor, action, target, details)
+    ).hexdigest()
+
+
+def next_counter(session: Session, name: str) -> int:
+    """Increment a named counter and return its new value; the UPDATE locks the row until commit."""
+    bumped = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(Counter(name=name, value=1))
+        session.flush()
+        return 1
+    return int(session.execute(select(Counter.value).where(Counter.name == name)).scalar_one())
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+    at: datetime,
+) -> AuditRecord:
+    """Append one audit record in the caller's transaction (so it commits or vanishes with the change)."""
+    clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
+    details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
+    seq = next_counter(session, _COUNTER)
+    prev = session.get(AuditRecord, seq - 1)
+    prev_hash = prev.hash if prev is not None else GENESIS_HASH
+    entry = AuditRecord(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        details=details_json,
+        prev_hash=prev_hash,
+        hash=record_hash(prev_hash, seq, at, actor, action, target, details_json),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditVerdict:
+    ok: bool
+    records: int
+    first_broken: int | None
+    problem: str | None
+
+
+def verify_chain(session: Session) -> AuditVerdict:
+    """Recompute the chain; report the first record that was edited, removed or reordered."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for row in session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars():
+        count += 1
+        if row.seq != expected_seq:
+            return AuditVerdict(False, count, expected_seq, f"record {expected_seq} is missing")
+        if row.prev_hash != expected_prev:
+            return AuditVerdict(
+                False, count, row.seq, f"record {row.seq} does not follow record {row.seq - 1}"
+            )
+        actual = record_hash(row.prev_hash, row.seq, row.at, row.actor, row.action, row.target, row.details)
+        if actual != row.hash:
+            return AuditVerdict(False, count, row.seq, f"record {row.seq} was modified")
+        expected_prev = row.hash
+        expected_seq += 1
+    last = session.execute(select(Counter.value).where(Counter.name == _COUNTER)).scalar_one_or_none() or 0
+    if last != expected_seq - 1:
+        return AuditVerdict(False, count, expected_seq, f"records after {expected_seq - 1} are missing")
+    return AuditVerdict(True, count, None, None)
+
+
+def list_records(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
+    query = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,151 @@
+"""Certificate use cases for people and administrators: issue from a CSR, list, show, status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from campusca.db.models import Certificate, Person
+from campusca.pki.csr import load_csr
+from campusca.pki.errors import CsrInvalid, ProfileError
+from campusca.pki.profiles import get_profile
+from campusca.services.authority import Authority
+from campusca.services.directory import get_person
+from campusca.services.errors import InvalidInput, NotFound
+from campusca.services.issuance import IssuedCertificate, find_certificate, issue_certificate
+
+STATUSES = ("valid", "revoked", "expired")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    serial: int
+    profile: str
+    subject: str
+    person: str | None
+    not_before: datetime
+    not_after: datetime
+    status: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    fingerprint_sha256: str
+    der: bytes
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "serial": format(self.serial, "x"),
+            "profile": self.profile,
+            "subject": self.subject,
+            "person": self.person,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "status": self.status,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "revocation_reason": self.revocation_reason,
+            "fingerprint_sha256": self.fingerprint_sha256,
+        }
+
+
+def certificate_view(row: Certificate, now: datetime) -> CertificateView:
+    if row.revoked_at is not None:
+        status = "revoked"
+    elif row.not_after <= now:
+        status = "expired"
+    else:
+        status = "valid"
+    return CertificateView(
+        serial=int(row.serial_hex, 16),
+        profile=row.profile,
+        subject=row.subject,
+        person=row.person.username if row.person is not None else None,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        status=status,
+        revoked_at=row.revoked_at,
+        revocation_reason=row.revocation_reason,
+        fingerprint_sha256=row.fingerprint_sha256,
+        der=row.der,
+    )
+
+
+def issue_from_csr(
+    authority: Authority,
+    session: Session,
+    *,
+    profile_name: str,
+    csr_bytes: bytes,
+    username: str | None,
+    actor: str,
+) -> IssuedCertificate:
+    """Verify a CSR and issue a certificate of the profile for the person (the profile decides the content)."""
+    try:
+        get_profile(profile_name)
+        csr = load_csr(csr_bytes)
+    except (CsrInvalid, ProfileError) as error:
+        raise InvalidInput(str(error)) from None
+    person = get_person(session, username) if username else None
+    return issue_certificate(
+        authority,
+        session,
+        profile_name=profile_name,
+        public_key=csr.public_key(),
+        person=person,
+        csr=csr,
+        actor=actor,
+    )
+
+
+def get_certificate(authority: Authority, session: Session, serial: int) -> CertificateView:
+    row = find_certificate(session, serial)
+    if row is None:
+        raise NotFound(f"no certificate with serial {serial:x}")
+    return certificate_view(row, authority.now())
+
+
+def list_certificates(
+    authority: Authority,
+    session: Session,
+    *,
+    username: str | None = None,
+    status: str | None = None,
+    profile: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[CertificateView], int]:
+    """A page of certificates, newest first, and the total number matching the filters."""
+    now = authority.now()
+    query = select(Certificate)
+    if username:
+        query = query.where(Certificate.person_id == get_person(session, username).id)
+    if profile:
+        query = query.where(Certificate.profile == profile)
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+        if status == "revoked":
+            query = query.where(Certificate.revoked_at.is_not(None))
+        elif status == "expired":
+            query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after <= now)
+        else:
+            query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after > now)
+    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    rows = session.execute(query.order_by(Certificate.id.desc()).limit(limit).offset(offset)).scalars()
+    return [certificate_view(r, now) for r in rows], total
+
+
+def valid_certificates_of(
+    session: Session, person: Person, now: datetime, profiles: tuple[str, ...]
+) -> list[x509.Certificate]:
+    rows = session.execute(
+        select(Certificate).where(
+            Certificate.person_id == person.id,
+            Certificate.profile.in_(profiles),
+            Certificate.revoked_at.is_(None),
+            Certificate.not_after > now,
+        )
+    ).scalars()
+    return [x509.load_der_x509_certificate(r.der) for r in rows]
