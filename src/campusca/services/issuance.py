@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from campusca import metrics
 from campusca.db.models import Certificate, Person
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, common_name, random_serial
 from campusca.pki.csr import requested_dns_names
@@ -168,6 +169,7 @@ def issue_certificate(
         },
         at=now,
     )
+    metrics.CERTIFICATES_ISSUED.labels(profile=profile.name).inc()
     return IssuedCertificate(
         id=row.id, serial=certificate.serial_number, certificate=certificate, profile=profile.name
     )

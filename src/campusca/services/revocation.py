@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campusca import metrics
 from campusca.db.models import Certificate, CrlState
 from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
 from campusca.pki.errors import PkiError
@@ -62,6 +63,7 @@ def revoke_certificate(
         at=now,
     )
     state = publish_crl(authority, session, authority.ca_by_id(row.ca_id), actor=actor)
+    metrics.CERTIFICATES_REVOKED.labels(reason=reason.value).inc()
     return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=state.crl_number)
 
 

@@ -1,0 +1,10 @@
+"""Prometheus metrics shared by the services and the web layer (exposed at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+HTTP_REQUESTS = Counter("campusca_http_requests_total", "HTTP requests served", ["method", "route", "status"])
+CERTIFICATES_ISSUED = Counter("campusca_certificates_issued_total", "Certificates issued", ["profile"])
+CERTIFICATES_REVOKED = Counter("campusca_certificates_revoked_total", "Certificates revoked", ["reason"])
+OCSP_RESPONSES = Counter("campusca_ocsp_responses_total", "OCSP responses sent", ["status"])

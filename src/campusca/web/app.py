@@ -1,0 +1,71 @@
+"""The FastAPI application: REST API, protocol endpoints, health and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from campusca import __version__, metrics
+from campusca.config import load_settings
+from campusca.services.authority import Authority, open_authority
+from campusca.web import crl, ocsp
+from campusca.web._body import BodyLimitMiddleware
+from campusca.web.api import certificates as api_certificates
+from campusca.web.api import directory as api_directory
+from campusca.web.errors import install_error_handlers
+
+
+def create_app(authority: Authority) -> FastAPI:
+    """Build the app around an authority (tests pass their own; `serve` builds one from the environment)."""
+    app = FastAPI(
+        title="campusca",
+        version=__version__,
+        description="An institution's client-certificate service.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.authority = authority
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(api_certificates.router)
+    api.include_router(api_directory.router)
+    app.include_router(api)
+    app.include_router(crl.router)
+    app.include_router(ocsp.router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        with authority.db.read() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(
+            method=request.method, route=path, status=str(response.status_code)
+        ).inc()
+        response.headers.setdefault("X-Response-Time-Ms", f"{(time.perf_counter() - started) * 1000:.1f}")
+        return response
+
+    app.add_middleware(BodyLimitMiddleware, limit=authority.settings.max_body_bytes)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for uvicorn workers: settings from CAMPUSCA_HOME and the environment."""
+    return create_app(open_authority(load_settings()))

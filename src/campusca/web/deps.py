@@ -1,0 +1,60 @@
+"""FastAPI dependencies: the authority from app state, bearer-token callers and their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from campusca.services.authority import Authority
+from campusca.services.errors import NotAuthorized
+from campusca.services.tokens import TokenIdentity, authenticate_token
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from 'campusca token create'")
+
+
+class Unauthenticated(NotAuthorized):
+    """No or an invalid bearer token (HTTP 401, unlike a token lacking a role: 403)."""
+
+    code = "unauthenticated"
+
+
+def get_authority(request: Request) -> Authority:
+    authority: Authority = request.app.state.authority
+    return authority
+
+
+def write_session(authority: Authority = Depends(get_authority)) -> Iterator[Session]:
+    with authority.db.write() as session:
+        yield session
+
+
+def read_session(authority: Authority = Depends(get_authority)) -> Iterator[Session]:
+    with authority.db.read() as session:
+        yield session
+
+
+def caller(
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    authority: Authority = Depends(get_authority),
+) -> TokenIdentity:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
+    with authority.db.read() as session:
+        try:
+            return authenticate_token(session, credentials.credentials)
+        except NotAuthorized:
+            raise Unauthenticated("bearer token is unknown or revoked") from None
+
+
+def require_role(*roles: str) -> Callable[[TokenIdentity], TokenIdentity]:
+    """A dependency that admits tokens with one of `roles` (admin is always admitted)."""
+
+    def check(identity: TokenIdentity = Depends(caller)) -> TokenIdentity:
+        if identity.role != "admin" and identity.role not in roles:
+            raise NotAuthorized(f"this needs one of the roles: admin, {', '.join(roles)}")
+        return identity
+
+    return check

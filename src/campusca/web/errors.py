@@ -1,0 +1,72 @@
+"""One table from domain errors to HTTP answers for the REST API and the plain endpoints."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from campusca.errors import CampusCAError
+from campusca.services import errors as service_errors
+from campusca.web.deps import Unauthenticated
+
+log = logging.getLogger("campusca.web")
+
+STATUS_BY_ERROR: dict[type[Exception], int] = {
+    Unauthenticated: 401,
+    service_errors.InvalidInput: 400,
+    service_errors.NotFound: 404,
+    service_errors.Conflict: 409,
+    service_errors.NotAuthorized: 403,
+    service_errors.PolicyViolation: 422,
+    service_errors.ChallengeRejected: 403,
+    service_errors.EscrowDisabled: 409,
+}
+
+
+def _status_for(error: Exception) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def problem(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CampusCAError)
+    async def _domain(request: Request, error: CampusCAError) -> JSONResponse:
+        status = _status_for(error)
+        code = getattr(error, "code", "invalid_input")
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(status, code, str(error), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return problem(422, "invalid_input", f"{where or 'request'}: {first.get('msg', 'is invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        request_id = uuid.uuid4().hex[:12]
+        # Logged by type and request id only: exception text may quote request data.
+        log.error(
+            "unexpected %s in %s %s (request %s)",
+            type(error).__name__,
+            request.method,
+            request.url.path,
+            request_id,
+        )
+        return problem(500, "internal_error", f"internal error; request id {request_id}")
