@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from asn1crypto import cms, core
+from asn1crypto import cms, core, parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -42,7 +42,7 @@ def load_content_info(data: bytes, *, expected: tuple[str, ...]) -> cms.ContentI
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("data must be bytes")
     with decoding("ContentInfo"):
-        info = cms.ContentInfo.load(bytes(data), strict=True)
+        info = cms.ContentInfo.load(definite_lengths(bytes(data)), strict=True)
         content_type = info["content_type"].native
         if content_type not in expected:
             raise CmsDecodeError(
@@ -51,6 +51,56 @@ def load_content_info(data: bytes, *, expected: tuple[str, ...]) -> cms.ContentI
         if not isinstance(info["content"], cms.SignedData | cms.EnvelopedData | cms.AuthEnvelopedData):
             raise CmsDecodeError("ContentInfo content is missing")
         return info
+
+
+_MAX_NESTING = 64
+
+
+def definite_lengths(data: bytes) -> bytes:
+    """Give every indefinite-length (BER) SEQUENCE and SET a definite length; keep all other bytes.
+
+    asn1crypto parses indefinite lengths, but not when the value is the alternative of an
+    untagged CHOICE (RecipientInfo, SignerIdentifier), and it nests them at most 10 deep.
+    Strings in constructed form and tagged values stay indefinite: asn1crypto accepts a
+    chunked OCTET STRING only in that form. Streaming producers (`openssl cms -stream`,
+    BouncyCastle's stream generators) send such BER.
+    """
+    rewritten = _definite(data, 0, len(data), 0)
+    return data if rewritten is None else rewritten
+
+
+def _definite(data: bytes, start: int, end: int, depth: int) -> bytes | None:
+    """Return data[start:end] rewritten, or None when nothing in it needs rewriting."""
+    if depth > _MAX_NESTING:
+        raise CmsDecodeError("CMS structure is nested too deeply")
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    changed = False
+    pointer = start
+    while pointer < end:
+        # asn1crypto's header parser, used for lengths only: no copies of large contents.
+        header_end, value_end = parser._parse(data, end, pointer, lengths_only=True)
+        if data[pointer] & 0x20:  # constructed
+            identifier_end = pointer + 1
+            if data[pointer] & 0x1F == 0x1F:
+                while data[identifier_end] & 0x80:
+                    identifier_end += 1
+                identifier_end += 1
+            indefinite = data[identifier_end] == 0x80
+            inner_end = value_end - 2 if indefinite else value_end
+            inner = _definite(data, header_end, inner_end, depth + 1)
+            if inner is not None or (indefinite and data[pointer] in (0x30, 0x31)):
+                body = inner if inner is not None else data[header_end:inner_end]
+                if indefinite and data[pointer] not in (0x30, 0x31):
+                    parts.append(data[pointer:identifier_end] + b"\x80" + body + b"\x00\x00")
+                else:
+                    parts.append(data[pointer:identifier_end] + der_length(len(body)) + body)
+                changed = True
+                pointer = value_end
+                continue
+        parts.append(view[pointer:value_end])
+        pointer = value_end
+    return b"".join(parts) if changed else None
 
 
 def hash_for(name: str) -> hashes.HashAlgorithm:
@@ -84,7 +134,7 @@ def subject_key_identifier(certificate: x509.Certificate) -> bytes:
         ext = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
         return ext.value.digest
     except x509.ExtensionNotFound:
-        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest  # type: ignore[arg-type]
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
 
 
 def identifies(
@@ -93,8 +143,6 @@ def identifies(
     """Say whether a SignerIdentifier/RecipientIdentifier names `certificate`."""
     if identifier.name == "subject_key_identifier":
         return bool(identifier.chosen.native == subject_key_identifier(certificate))
-    if identifier.name != "issuer_and_serial_number":
-        return False
     ias = identifier.chosen
     if ias["serial_number"].native != certificate.serial_number:
         return False
@@ -110,14 +158,15 @@ def set_encodings(attributes: cms.CMSAttributes) -> list[bytes]:
     for senders whose bytes were BER.
     """
     original = attributes.contents or b""
-    candidates = [b"\x31" + _der_length(len(original)) + original]
+    candidates = [b"\x31" + der_length(len(original)) + original]
     forced = cms.CMSAttributes(list(attributes)).dump(force=True)
     if forced not in candidates:
         candidates.append(forced)
     return candidates
 
 
-def _der_length(length: int) -> bytes:
+def der_length(length: int) -> bytes:
+    """Encode a DER length (X.690 §8.1.3)."""
     if length < 0x80:
         return bytes([length])
     body = length.to_bytes((length.bit_length() + 7) // 8, "big")
@@ -127,8 +176,6 @@ def _der_length(length: int) -> bytes:
 def octets(value: core.Asn1Value) -> bytes:
     """Return the bytes of an OCTET STRING, merging the chunks of a BER constructed one."""
     if isinstance(value, core.ParsableOctetString):
-        return value.__bytes__()  # the raw bytes even when asn1crypto parsed them as a structure
-    native = value.native
-    if not isinstance(native, bytes):
-        raise CmsDecodeError("an OCTET STRING field does not hold bytes")
-    return native
+        raw: bytes = value.__bytes__()  # the raw bytes even when asn1crypto parsed them as a structure
+        return raw
+    return bytes(value.native)  # a Void (absent field) fails here; callers run inside decoding()

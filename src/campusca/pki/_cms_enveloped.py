@@ -30,7 +30,7 @@ _RSA_ENCRYPTION, _RSAES_OAEP = "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7"
 _GCM_NONCE_SIZE, _GCM_TAG_SIZE = 12, 16
 
 
-class GcmParameters(core.Sequence):
+class GcmParameters(core.Sequence):  # type: ignore[misc]
     """GCMParameters of RFC 5084 §3.2 (asn1crypto does not declare them)."""
 
     _fields = [
@@ -74,7 +74,8 @@ def build_enveloped_data(
             },
         }
     )
-    return cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped}).dump()
+    der: bytes = cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped}).dump()
+    return der
 
 
 def _build_auth_enveloped(
@@ -96,7 +97,10 @@ def _build_auth_enveloped(
             "mac": encryptor.tag,
         }
     )
-    return cms.ContentInfo({"content_type": "authenticated_enveloped_data", "content": enveloped}).dump()
+    der: bytes = cms.ContentInfo(
+        {"content_type": "authenticated_enveloped_data", "content": enveloped}
+    ).dump()
+    return der
 
 
 def _recipient_info(
@@ -171,7 +175,7 @@ def decrypt_enveloped_data(
         cipher = _cipher(algorithm["algorithm"].dotted, allowed_ciphers)
         if cipher.is_aead != authenticated:
             raise CmsUnsupportedAlgorithm("contentEncryptionAlgorithm does not fit the envelope type")
-        if encrypted["encrypted_content"].native is None:
+        if isinstance(encrypted["encrypted_content"], core.Void):
             raise CmsDecodeError("encryptedContent is absent (detached envelopes are not supported)")
         ciphertext = octets(encrypted["encrypted_content"])
         ktri = _find_recipient(enveloped["recipient_infos"], recipient_certificate)
@@ -184,14 +188,14 @@ def decrypt_enveloped_data(
             tag = octets(enveloped["mac"])
             aads = (
                 set_encodings(enveloped["auth_attrs"])
-                if enveloped["auth_attrs"].native is not None
+                if not isinstance(enveloped["auth_attrs"], core.Void)
                 else [b""]
             )
         else:
             iv = octets(parameters)
     key = _unwrap_key(decrypter, encrypted_key, key_transport, cipher)
     if authenticated:
-        if len(tag) != tag_size or not 12 <= tag_size <= 16 or len(nonce) < 8:
+        if len(tag) != tag_size or not 12 <= tag_size <= 16 or not 8 <= len(nonce) <= 128:
             raise CmsDecodeError("GCMParameters aes-ICVlen or aes-nonce does not fit the mac")
         plaintext = _decrypt_gcm(key, nonce, tag, ciphertext, aads)
     else:
@@ -225,7 +229,11 @@ def _key_transport(algorithm: cms.KeyEncryptionAlgorithm) -> KeyTransport:
     if oid != _RSAES_OAEP:
         raise CmsUnsupportedAlgorithm(f"keyEncryptionAlgorithm {oid} is not supported")
     raw = algorithm["parameters"]
-    params = algos.RSAESOAEPParams.load(raw.dump()) if raw.native is not None else algos.RSAESOAEPParams({})
+    params = (
+        algos.RSAESOAEPParams.load(raw.dump())
+        if not isinstance(raw, core.Void | core.Null)
+        else algos.RSAESOAEPParams({})
+    )
     hash_name = params["hash_algorithm"]["algorithm"].native
     mgf = params["mask_gen_algorithm"]
     if mgf["algorithm"].native != "mgf1" or mgf["parameters"]["algorithm"].native != hash_name:

@@ -57,24 +57,22 @@ _ECDSA_BY_DIGEST = {
 }
 
 
-class _OrderedCertificateSet(cms.CertificateSet):
+class _OrderedCertificateSet(cms.CertificateSet):  # type: ignore[misc]
     """A CertificateSet that keeps the caller's order (SCEP clients read the RA certificate first)."""
 
     def _set_contents(self, force: bool = False) -> None:
         self._contents = b"".join(child.dump(force=force) for child in self)
         self._header = None
-        if self._trailer != b"":
-            self._trailer = b""
+        self._trailer = b""
 
 
-class _OrderedCrlSet(cms.RevocationInfoChoices):
+class _OrderedCrlSet(cms.RevocationInfoChoices):  # type: ignore[misc]
     """A RevocationInfoChoices that keeps the caller's order."""
 
     def _set_contents(self, force: bool = False) -> None:
         self._contents = b"".join(child.dump(force=force) for child in self)
         self._header = None
-        if self._trailer != b"":
-            self._trailer = b""
+        self._trailer = b""
 
 
 def build_signed_data(
@@ -127,7 +125,8 @@ def build_signed_data(
             "signer_infos": [signer_info],
         }
     )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    return der
 
 
 def _spki(public_key: object) -> bytes:
@@ -202,7 +201,8 @@ def build_certs_only(
                 for c in crls
             ]
         )
-    return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)}).dump()
+    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)}).dump()
+    return der
 
 
 def parse_certs_only(
@@ -229,17 +229,23 @@ def _crls(signed: cms.SignedData) -> tuple[x509.CertificateRevocationList, ...]:
         )
 
 
-def parse_signed_data(data: bytes, *, detached_content: bytes | None = None) -> SignedMessage:
+def parse_signed_data(
+    data: bytes,
+    *,
+    detached_content: bytes | None = None,
+    extra_certificates: Sequence[x509.Certificate] = (),
+) -> SignedMessage:
     """Parse a SignedData (BER or DER) and verify its single signer's signature.
 
-    The signer certificate is taken from the SignedData's own certificates; the chain is not
-    validated. Raises CmsDecodeError, CmsSignatureInvalid or CmsUnsupportedAlgorithm.
+    The signer certificate is looked up in the SignedData's own certificates, then in
+    `extra_certificates` (for signers who leave theirs out, `openssl cms -nocerts`); the chain
+    is not validated. Raises CmsDecodeError, CmsSignatureInvalid or CmsUnsupportedAlgorithm.
     """
     signed = load_content_info(data, expected=("signed_data",))["content"]
     with decoding("SignedData"):
         encap = signed["encap_content_info"]
         content_type = encap["content_type"].dotted
-        embedded = None if encap["content"].native is None else octets(encap["content"])
+        embedded = None if isinstance(encap["content"], core.Void) else octets(encap["content"])
         signer_infos = list(signed["signer_infos"])
     if embedded is not None and detached_content is not None:
         raise CmsDecodeError("detached_content must not be given when SignedData carries its eContent")
@@ -249,7 +255,7 @@ def parse_signed_data(data: bytes, *, detached_content: bytes | None = None) -> 
     certificates = _certificates(signed)
     signer_info = signer_infos[0]
     with decoding("SignerInfo"):
-        signer_certificate = _find_signer(signer_info["sid"], certificates)
+        signer_certificate = _find_signer(signer_info["sid"], (*certificates, *extra_certificates))
         digest_name = DIGEST_OIDS.get(signer_info["digest_algorithm"]["algorithm"].dotted)
         if digest_name is None:
             raise CmsUnsupportedAlgorithm("SignerInfo digestAlgorithm is not supported")
@@ -278,7 +284,7 @@ def _find_signer(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate
 
 def _attributes(signed_attrs: cms.CMSAttributes) -> dict[str, tuple[core.Asn1Value, ...]]:
     result: dict[str, tuple[core.Asn1Value, ...]] = {}
-    if signed_attrs.native is None:
+    if isinstance(signed_attrs, core.Void):
         return result
     for attribute in signed_attrs:
         oid = attribute["type"].dotted

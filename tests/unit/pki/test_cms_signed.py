@@ -168,3 +168,16 @@ def test_build_signed_data_rejects_certificate_of_another_key(
 ) -> None:
     with pytest.raises(ValueError, match="signer_certificate"):
         cms.build_signed_data(b"x", signer=rsa_party.key, signer_certificate=other_rsa_party.certificate)
+
+
+def test_parse_signed_data_uses_extra_certificates_when_signer_left_its_own_out(rsa_party: Party) -> None:
+    signer = ("-signer", rsa_party.cert_path, "-inkey", rsa_party.key_path, "-nocerts")
+    der = openssl("cms", "-sign", "-nodetach", "-binary", *signer, "-outform", "DER", stdin=b"no certs")
+    with pytest.raises(CmsSignatureInvalid, match="sid"):
+        cms.parse_signed_data(der)
+    message = cms.parse_signed_data(der, extra_certificates=[rsa_party.certificate])
+    assert (message.content, message.signer_certificate, message.certificates) == (
+        b"no certs",
+        rsa_party.certificate,
+        (),
+    )

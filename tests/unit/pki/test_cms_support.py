@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from asn1crypto import parser
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -97,3 +99,32 @@ def openssl_status(*args: str | Path, stdin: bytes = b"") -> int:
     require_peer("openssl")
     result = subprocess.run(["openssl", *map(str, args)], input=stdin, capture_output=True, check=False)
     return result.returncode
+
+
+def to_indefinite_ber(
+    der: bytes, *, keep_definite: Callable[[tuple[int, ...]], bool] = lambda path: False
+) -> bytes:
+    """Re-encode every constructed TLV with an indefinite length (BER), except where `keep_definite`.
+
+    `keep_definite` gets the path of identifier octets from the outermost value down to the
+    current one, e.g. (0x30, 0xA0, 0x30, 0xA0) for the certificates of a SignedData.
+    """
+    return b"".join(_indefinite(tlv, (), keep_definite) for tlv in _tlvs(der))
+
+
+def _tlvs(data: bytes) -> list[bytes]:
+    values, pos = [], 0
+    while pos < len(data):
+        length = parser.peek(data[pos:])
+        values.append(data[pos : pos + length])
+        pos += length
+    return values
+
+
+def _indefinite(tlv: bytes, path: tuple[int, ...], keep: Callable[[tuple[int, ...]], bool]) -> bytes:
+    _class, method, _tag, header, contents, _trailer = parser.parse(tlv)
+    here = (*path, tlv[0])
+    if method != 1 or keep(here):
+        return tlv
+    inner = b"".join(_indefinite(child, here, keep) for child in _tlvs(contents))
+    return header[:1] + b"\x80" + inner + b"\x00\x00"
