@@ -1,0 +1,48 @@
+# campusca: `make run` sets everything up and starts the service; `make test` runs the whole suite.
+# Both create .venv and install what is missing (Debian packages too when run as root).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOME_DIR ?= $(or $(CAMPUSCA_HOME),campusca-data)
+PORT ?= 8000
+DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger softhsm2 slapd ldap-utils
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench deps venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,postgres,hsm]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else echo "not root: skipping Debian packages ($(DEBIAN_PACKAGES))"; fi
+
+run: venv
+	@if [ ! -f "$(HOME_DIR)/campusca.db" ]; then $(BIN)/campusca --home "$(HOME_DIR)" init --demo; fi
+	@echo "campusca: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/v1/docs)"
+	@echo "demo logins (password campusca-demo): admin, alice, bob, mary, rita, larry"
+	CAMPUSCA_PUBLIC_URL=$${CAMPUSCA_PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(BIN)/campusca --home "$(HOME_DIR)" serve --port $(PORT)
+
+test: deps venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/pytest -p no:cacheprovider
+
+bench: venv
+	$(BIN)/python bench/ocsp.py
+	$(BIN)/python bench/issuance.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

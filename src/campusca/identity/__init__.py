@@ -1,0 +1,1 @@
+"""Institutional login: local accounts and LDAP; roles."""

@@ -1,0 +1,1 @@
+"""SMS and e-mail senders."""
