@@ -1,0 +1,65 @@
+"""SCEP signed attributes (RFC 8894 §3.2.1): encode for CertRep, read from a verified SignedData."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from asn1crypto import cms, core
+
+from campusca.scep.errors import ScepDecodeError
+
+# Clients are told to send PrintableString (RFC 8894 §3.2.1); a server reads what it gets.
+_TEXT_TYPES = (core.PrintableString, core.UTF8String, core.IA5String)
+
+SignedAttributes = Mapping[str, tuple[core.Asn1Value, ...]]
+
+
+def printable_attribute(oid: str, value: str) -> cms.CMSAttribute:
+    """An attribute with one PrintableString value (Apple reads only tag 0x13 here)."""
+    return cms.CMSAttribute({"type": oid, "values": [core.PrintableString(value)]})
+
+
+def utf8_attribute(oid: str, value: str) -> cms.CMSAttribute:
+    """An attribute with one UTF8String value (failInfoText)."""
+    return cms.CMSAttribute({"type": oid, "values": [core.UTF8String(value)]})
+
+
+def octets_attribute(oid: str, value: bytes) -> cms.CMSAttribute:
+    """An attribute with one OCTET STRING value (senderNonce, recipientNonce)."""
+    return cms.CMSAttribute({"type": oid, "values": [core.OctetString(value)]})
+
+
+def _single_value(attributes: SignedAttributes, oid: str, name: str) -> core.Asn1Value | None:
+    values = attributes.get(oid)
+    if not values:
+        return None
+    if len(values) != 1:
+        raise ScepDecodeError(f"{name} attribute must have exactly one value")
+    try:
+        # Re-load the full TLV so an `Any` wrapper becomes its concrete universal type.
+        return core.load(values[0].dump())
+    except (ValueError, TypeError) as exc:
+        raise ScepDecodeError(f"{name} attribute value is not valid DER") from exc
+
+
+def read_text(attributes: SignedAttributes, oid: str, name: str) -> str | None:
+    """The string value of a single-valued text attribute, or None when it is absent."""
+    value = _single_value(attributes, oid, name)
+    if value is None:
+        return None
+    if not isinstance(value, _TEXT_TYPES):
+        raise ScepDecodeError(f"{name} attribute must be a PrintableString")
+    try:
+        return str(value.native)
+    except ValueError as exc:  # UnicodeDecodeError included: a UTF8String that is not UTF-8
+        raise ScepDecodeError(f"{name} attribute is not a valid string") from exc
+
+
+def read_octets(attributes: SignedAttributes, oid: str, name: str) -> bytes | None:
+    """The bytes of a single-valued OCTET STRING attribute, or None when it is absent."""
+    value = _single_value(attributes, oid, name)
+    if value is None:
+        return None
+    if not isinstance(value, core.OctetString):
+        raise ScepDecodeError(f"{name} attribute must be an OCTET STRING")
+    return bytes(value.native)  # merges the chunks of a BER constructed OCTET STRING
