@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
     max_body_bytes: int = 2 * 1024 * 1024
+    # Notifications: "log" (embedded default) writes messages to the log only.
+    email_sender: str = "log"  # log | smtp
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "campusca@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
     log_level: str = "info"
 
     @cached_property

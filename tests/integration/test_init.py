@@ -18,7 +18,10 @@ def _run(home: Path, *args: str, env: dict[str, str] | None = None) -> subproces
     base = {k: v for k, v in os.environ.items() if not k.startswith("CAMPUSCA_")}
     return subprocess.run(
         [sys.executable, "-m", "campusca.cli.main", "--home", str(home), *args],
-        capture_output=True, text=True, env={**base, **(env or {})}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=300,
     )
 
 
@@ -32,13 +35,21 @@ def test_plain_init_creates_ca_ra_and_ocsp_without_demo_data(tmp_path: Path) -> 
     people = _run(home, "user", "list", "--json")
     assert json.loads(people.stdout) == []
     certs = json.loads(_run(home, "cert", "list", "--json").stdout)
-    assert sorted(c["profile"] for c in certs) == ["ocsp", "ra"]
-    ra = x509.load_pem_x509_certificate(_run(home, "cert", "show", next(c["serial"] for c in certs if c["profile"] == "ra"), "--pem").stdout.encode())
+    assert sorted(c["profile"] for c in certs) == ["ocsp", "profile-signing", "ra"]
+    ra = x509.load_pem_x509_certificate(
+        _run(
+            home, "cert", "show", next(c["serial"] for c in certs if c["profile"] == "ra"), "--pem"
+        ).stdout.encode()
+    )
     # SCEP clients need an RSA RA that signs and decrypts, whatever the CA key type.
     assert isinstance(ra.public_key(), rsa.RSAPublicKey) and ra.public_key().key_size == 2048
     ku = ra.extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.digital_signature and ku.key_encipherment
-    ocsp_cert = x509.load_pem_x509_certificate(_run(home, "cert", "show", next(c["serial"] for c in certs if c["profile"] == "ocsp"), "--pem").stdout.encode())
+    ocsp_cert = x509.load_pem_x509_certificate(
+        _run(
+            home, "cert", "show", next(c["serial"] for c in certs if c["profile"] == "ocsp"), "--pem"
+        ).stdout.encode()
+    )
     assert isinstance(ocsp_cert.public_key(), ec.EllipticCurvePublicKey)
 
 
@@ -54,7 +65,9 @@ def test_second_init_refuses_and_keeps_the_ca(ca: CaHome) -> None:
 def test_master_key_from_environment_leaves_no_key_file(tmp_path: Path) -> None:
     home = tmp_path / "data"
     env = {"CAMPUSCA_MASTER_KEY": "a long operator-chosen master passphrase"}
-    assert _run(home, "init", "--org", "Example University", "--domain", "example.edu", env=env).returncode == 0
+    assert (
+        _run(home, "init", "--org", "Example University", "--domain", "example.edu", env=env).returncode == 0
+    )
     assert not (home / "master.key").exists()
     orgs = json.loads(_run(home, "org", "list", "--json", env=env).stdout)
     assert [o["name"] for o in orgs] == ["Example University"]

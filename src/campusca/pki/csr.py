@@ -18,6 +18,8 @@ def load_csr(data: bytes) -> x509.CertificateSigningRequest:
             csr = x509.load_pem_x509_csr(data)
         else:
             csr = x509.load_der_x509_csr(data)
+    except x509.InvalidVersion:
+        raise CsrInvalid("CSR version must be 1 (encoded 0)") from None
     except ValueError:
         raise CsrInvalid("CSR is not a valid PEM or DER PKCS#10 request") from None
     check_csr(csr)

@@ -114,6 +114,13 @@ def initialise(
             KeyType.RSA_2048 if key_type.is_rsa else KeyType.EC_P256,
             "OCSP Responder",
         ),
+        # Apple configuration profiles are signed by a certificate of our own so iOS shows them verified.
+        (
+            "profile-signing",
+            "profile-signer",
+            KeyType.RSA_2048 if key_type.is_rsa else KeyType.EC_P256,
+            "Profile Signing",
+        ),
     ):
         identities[purpose] = create_service_identity(
             authority, purpose, label, service_key_type, _ca_name(org_name, cn), actor
