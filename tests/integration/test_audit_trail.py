@@ -20,7 +20,14 @@ def test_intact_trail_verifies_and_lists_secret_free(ca: CaHome) -> None:
     assert verdict["ok"] is True and verdict["records"] > 10  # type: ignore[index]
     records = ca.cli_json("audit", "list", "--limit", "1000")
     actions = {r["action"] for r in records}  # type: ignore[union-attr]
-    assert {"ca.initialised", "certificate.issued", "crl.published", "person.added", "token.created", "person.password_set"} <= actions
+    assert {
+        "ca.initialised",
+        "certificate.issued",
+        "crl.published",
+        "person.added",
+        "token.created",
+        "person.password_set",
+    } <= actions
     dumped = json.dumps(records)
     assert "a-secret-password-123" not in dumped and token not in dumped
 
@@ -46,8 +53,12 @@ def test_deleted_last_record_is_noticed(ca: CaHome) -> None:
 def test_reordered_records_are_noticed(ca: CaHome) -> None:
     # Swap the contents of two records while keeping their sequence numbers.
     with sqlite3.connect(ca.home / "campusca.db") as db:
-        a = db.execute("select at, actor, action, target, details, prev_hash, hash from audit_records where seq=2").fetchone()
-        b = db.execute("select at, actor, action, target, details, prev_hash, hash from audit_records where seq=4").fetchone()
+        a = db.execute(
+            "select at, actor, action, target, details, prev_hash, hash from audit_records where seq=2"
+        ).fetchone()
+        b = db.execute(
+            "select at, actor, action, target, details, prev_hash, hash from audit_records where seq=4"
+        ).fetchone()
         cols = "at=?, actor=?, action=?, target=?, details=?, prev_hash=?, hash=?"
         db.execute(f"update audit_records set {cols} where seq=2", b)
         db.execute(f"update audit_records set {cols} where seq=4", a)

@@ -15,13 +15,18 @@ from tests.support.ca import CaHome, make_csr
 
 def _counts(ca: CaHome) -> tuple[int, int]:
     with sqlite3.connect(ca.home / "campusca.db") as db:
-        return (db.execute("select count(*) from certificates").fetchone()[0], db.execute("select count(*) from audit_records").fetchone()[0])
+        return (
+            db.execute("select count(*) from certificates").fetchone()[0],
+            db.execute("select count(*) from audit_records").fetchone()[0],
+        )
 
 
 def test_issue_list_show_revoke(ca: CaHome, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _, csr = make_csr(cn="alice-laptop")
     (tmp_path / "a.csr").write_bytes(csr)
-    issued = ca.cli_json("cert", "issue", "--profile", "device", "--csr", str(tmp_path / "a.csr"), "--user", "alice")
+    issued = ca.cli_json(
+        "cert", "issue", "--profile", "device", "--csr", str(tmp_path / "a.csr"), "--user", "alice"
+    )
     serial = issued["serial"]  # type: ignore[index]
     listed = ca.cli_json("cert", "list", "--user", "alice")
     assert [c["serial"] for c in listed] == [serial]  # type: ignore[union-attr]
@@ -46,10 +51,23 @@ def test_profile_decides_not_the_csr(ca: CaHome, tmp_path) -> None:  # type: ign
     )
     (tmp_path / "s.csr").write_bytes(csr)
     out = tmp_path / "s.pem"
-    ca.cli("cert", "issue", "--profile", "device", "--csr", str(tmp_path / "s.csr"), "--user", "bob", "--out", str(out))
+    ca.cli(
+        "cert",
+        "issue",
+        "--profile",
+        "device",
+        "--csr",
+        str(tmp_path / "s.csr"),
+        "--user",
+        "bob",
+        "--out",
+        str(out),
+    )
     cert = x509.load_pem_x509_certificate(out.read_bytes())
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
-    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH
+    ]
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.RFC822Name) == ["bob@example.edu"]
 
@@ -57,17 +75,26 @@ def test_profile_decides_not_the_csr(ca: CaHome, tmp_path) -> None:  # type: ign
 def test_bad_input_is_one_line_and_writes_nothing(ca: CaHome, tmp_path) -> None:  # type: ignore[no-untyped-def]
     before = _counts(ca)
     garbage = tmp_path / "garbage.csr"
-    garbage.write_bytes(b"-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgY3Ny\n-----END CERTIFICATE REQUEST-----\n")
+    garbage.write_bytes(
+        b"-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgY3Ny\n-----END CERTIFICATE REQUEST-----\n"
+    )
     # A CSR whose signature does not match its key: sign with one key, swap in another's public key.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     good = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(key, hashes.SHA256())
-    der = bytearray(good.public_bytes(__import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER))
+    der = bytearray(
+        good.public_bytes(
+            __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER
+        )
+    )
     der[-5] ^= 0xFF
     tampered = tmp_path / "tampered.csr"
     tampered.write_bytes(bytes(der))
     cases = [
         (("cert", "issue", "--profile", "device", "--csr", str(garbage), "--user", "alice"), "CSR"),
-        (("cert", "issue", "--profile", "device", "--csr", str(tampered), "--user", "alice"), "CSR signature does not verify"),
+        (
+            ("cert", "issue", "--profile", "device", "--csr", str(tampered), "--user", "alice"),
+            "CSR signature does not verify",
+        ),
         (("cert", "issue", "--profile", "nonsense", "--csr", str(tampered)), "profile must be one of"),
         (("cert", "issue", "--profile", "device", "--csr", str(tmp_path / "missing.csr")), "cannot read CSR"),
         (("cert", "show", "abcdef"), "no certificate"),
@@ -90,7 +117,19 @@ def test_bad_input_is_one_line_and_writes_nothing(ca: CaHome, tmp_path) -> None:
 def test_directory_commands(ca: CaHome) -> None:
     ca.cli("org", "add", "Other College", "--domain", "other.ac.uk")
     ca.cli("dept", "add", "Chemistry", "--org", "Other College")
-    ca.cli("user", "add", "carol", "--email", "carol@other.ac.uk", "--dept", "Chemistry", "--phone", "+441234567890", "--name", "Carol C")
+    ca.cli(
+        "user",
+        "add",
+        "carol",
+        "--email",
+        "carol@other.ac.uk",
+        "--dept",
+        "Chemistry",
+        "--phone",
+        "+441234567890",
+        "--name",
+        "Carol C",
+    )
     ca.cli("user", "set-password", "carol", "--password", "correct horse battery")
     person = ca.cli_json("user", "show", "carol")
     assert person["organisation"] == "Other College" and person["has_password"] is True  # type: ignore[index]

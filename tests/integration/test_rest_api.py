@@ -17,7 +17,9 @@ def api(ca: CaHome) -> Iterator[tuple[CaHome, str]]:
 
 
 def _token(ca: CaHome, role: str) -> dict[str, str]:
-    value = ca.cli("token", "create", "--role", role, "--name", f"{role}-test").stdout.strip().splitlines()[-1]
+    value = (
+        ca.cli("token", "create", "--role", role, "--name", f"{role}-test").stdout.strip().splitlines()[-1]
+    )
     return {"Authorization": f"Bearer {value}"}
 
 
@@ -25,18 +27,28 @@ def test_ra_officer_issues_lists_and_revokes(api: tuple[CaHome, str]) -> None:
     ca, url = api
     officer = _token(ca, "ra-officer")
     _, csr = make_csr(cn="vpn.example.edu", dns=("vpn.example.edu",))
-    issued = httpx.post(f"{url}/api/v1/certificates", json={"profile": "server", "csr": csr.decode()}, headers=officer)
+    issued = httpx.post(
+        f"{url}/api/v1/certificates", json={"profile": "server", "csr": csr.decode()}, headers=officer
+    )
     assert issued.status_code == 201, issued.text
     body = issued.json()
     assert body["status"] == "valid" and body["pem"].startswith("-----BEGIN CERTIFICATE-----")
     serial = body["serial"]
-    page = httpx.get(f"{url}/api/v1/certificates", params={"profile": "server", "limit": 1}, headers=officer).json()
+    page = httpx.get(
+        f"{url}/api/v1/certificates", params={"profile": "server", "limit": 1}, headers=officer
+    ).json()
     assert page["total"] == 1 and page["items"][0]["serial"] == serial
-    everything = httpx.get(f"{url}/api/v1/certificates", params={"limit": 1, "offset": 1}, headers=officer).json()
+    everything = httpx.get(
+        f"{url}/api/v1/certificates", params={"limit": 1, "offset": 1}, headers=officer
+    ).json()
     assert everything["total"] >= 3 and len(everything["items"]) == 1
-    revoked = httpx.post(f"{url}/api/v1/certificates/{serial}/revoke", json={"reason": "superseded"}, headers=officer)
+    revoked = httpx.post(
+        f"{url}/api/v1/certificates/{serial}/revoke", json={"reason": "superseded"}, headers=officer
+    )
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
-    again = httpx.post(f"{url}/api/v1/certificates/{serial}/revoke", json={"reason": "superseded"}, headers=officer)
+    again = httpx.post(
+        f"{url}/api/v1/certificates/{serial}/revoke", json={"reason": "superseded"}, headers=officer
+    )
     assert again.status_code == 409 and again.json()["code"] == "conflict"
 
 
@@ -46,7 +58,9 @@ def test_tokens_and_roles_are_enforced(api: tuple[CaHome, str]) -> None:
     request = {"profile": "device", "csr": csr.decode(), "username": "alice"}
     missing = httpx.post(f"{url}/api/v1/certificates", json=request)
     assert missing.status_code == 401 and missing.json()["code"] == "unauthenticated"
-    wrong = httpx.post(f"{url}/api/v1/certificates", json=request, headers={"Authorization": "Bearer cca_wrong"})
+    wrong = httpx.post(
+        f"{url}/api/v1/certificates", json=request, headers={"Authorization": "Bearer cca_wrong"}
+    )
     assert wrong.status_code == 401
     auditor = _token(ca, "auditor")
     forbidden = httpx.post(f"{url}/api/v1/certificates", json=request, headers=auditor)
@@ -68,7 +82,11 @@ def test_bad_input_gets_clear_errors_and_the_server_keeps_serving(api: tuple[CaH
         response = httpx.post(f"{url}/api/v1/certificates", json=body, headers=admin)
         assert (response.status_code, response.json()["code"]) == (status, code), response.text
         assert response.json()["message"]
-    not_json = httpx.post(f"{url}/api/v1/certificates", content=b"{not json", headers={**admin, "Content-Type": "application/json"})
+    not_json = httpx.post(
+        f"{url}/api/v1/certificates",
+        content=b"{not json",
+        headers={**admin, "Content-Type": "application/json"},
+    )
     assert not_json.status_code == 422
     unknown = httpx.get(f"{url}/api/v1/certificates/abcdef", headers=admin)
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
@@ -81,20 +99,38 @@ def test_bad_input_gets_clear_errors_and_the_server_keeps_serving(api: tuple[CaH
 def test_people_and_departments_crud(api: tuple[CaHome, str]) -> None:
     ca, url = api
     admin = _token(ca, "admin")
-    assert httpx.post(f"{url}/api/v1/departments", json={"name": "History", "organisation": "Example University"}, headers=admin).status_code == 201
+    assert (
+        httpx.post(
+            f"{url}/api/v1/departments",
+            json={"name": "History", "organisation": "Example University"},
+            headers=admin,
+        ).status_code
+        == 201
+    )
     created = httpx.post(
         f"{url}/api/v1/people",
-        json={"username": "hank", "email": "hank@example.edu", "department": "History", "phone": "+15551234567"},
+        json={
+            "username": "hank",
+            "email": "hank@example.edu",
+            "department": "History",
+            "phone": "+15551234567",
+        },
         headers=admin,
     )
     assert created.status_code == 201, created.text
-    patched = httpx.patch(f"{url}/api/v1/people/hank", json={"name": "Hank Hill", "roles": ["helpdesk"]}, headers=admin)
+    patched = httpx.patch(
+        f"{url}/api/v1/people/hank", json={"name": "Hank Hill", "roles": ["helpdesk"]}, headers=admin
+    )
     assert patched.json()["name"] == "Hank Hill" and patched.json()["roles"] == ["helpdesk"]
     gone = httpx.delete(f"{url}/api/v1/people/hank", headers=admin)
     assert gone.json()["active"] is False
     people = httpx.get(f"{url}/api/v1/people", params={"department": "History"}, headers=admin).json()
     assert [p["username"] for p in people["items"]] == ["hank"]
-    dup = httpx.post(f"{url}/api/v1/people", json={"username": "hank", "email": "h@example.edu", "department": "History"}, headers=admin)
+    dup = httpx.post(
+        f"{url}/api/v1/people",
+        json={"username": "hank", "email": "h@example.edu", "department": "History"},
+        headers=admin,
+    )
     assert dup.status_code == 409
 
 
