@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     log_level: str = "info"
+    # SCEP (RFC 8894). Single DES is forbidden by the RFC and SHA-1 is weak: both stay off unless a
+    # legacy client (micromdm's scepclient 2.1.0 uses DES-CBC + SHA-1) must enrol.
+    scep_allow_single_des: bool = False
+    scep_allow_sha1: bool = False
+    scep_default_profile: str = "device"
+    scep_profiles: list[str] = Field(default_factory=lambda: ["device", "server", "smime-signing"])
+    scep_approval_profiles: list[str] = Field(default_factory=list)  # these wait for `scep pending approve`
+    scep_challenge_ttl_seconds: int = 3600
+    scep_next_ca: str | None = None  # slug of a rollover CA served by GetNextCACert
 
     @cached_property
     def effective_database_url(self) -> str:

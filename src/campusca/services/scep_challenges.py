@@ -1,0 +1,181 @@
+"""SCEP one-time challenge passwords (RFC 8894 §2.3): created for a person, stored hashed, used once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from campusca.db.models import Person
+from campusca.db.scep import ScepChallenge
+from campusca.pki.errors import ProfileError
+from campusca.pki.profiles import get_profile
+from campusca.services import audit
+from campusca.services.authority import Authority
+from campusca.services.errors import ChallengeRejected, InvalidInput
+
+# 160 random bits as 40 hex digits: PrintableString-safe, so every client encodes it the same way.
+CHALLENGE_BYTES = 20
+MAX_TTL_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    """A challenge as administrators see it (never the secret)."""
+
+    id: int
+    username: str
+    device_ref: str | None
+    expected_subject: str | None
+    profile: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "device_ref": self.device_ref,
+            "expected_subject": self.expected_subject,
+            "profile": self.profile,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "consumed_at": self.consumed_at.isoformat() if self.consumed_at else None,
+        }
+
+
+def hash_challenge(secret: str) -> str:
+    # 160 random bits leave nothing to brute-force, so a fast hash is enough (as for API tokens).
+    return hashlib.sha256(secret.strip().encode()).hexdigest()
+
+
+def check_scep_profile(authority: Authority, profile: str) -> str:
+    """The profile name if SCEP may issue it (settings.scep_profiles), else InvalidInput."""
+    try:
+        get_profile(profile)
+    except ProfileError:
+        raise InvalidInput(f"profile {profile!r} does not exist") from None
+    if profile not in authority.settings.scep_profiles:
+        allowed = ", ".join(authority.settings.scep_profiles)
+        raise InvalidInput(f"profile must be one SCEP may issue ({allowed}); got {profile!r}")
+    return profile
+
+
+def create_challenge(
+    authority: Authority,
+    session: Session,
+    *,
+    person: Person,
+    actor: str,
+    ttl_seconds: int = 3600,
+    device_ref: str | None = None,
+    expected_subject: str | None = None,
+    profile: str = "device",
+    expected_san: str | None = None,
+) -> str:
+    """Create a one-time challenge for `person` and return its secret (shown once; only a hash is kept).
+
+    `device_ref` (the device's UDID, or a `urn:` value) is copied into the enrollment and, as a URN,
+    into the certificate. `expected_subject` (an RFC 4514 name, or a bare common name) and
+    `expected_san` must then match the CSR.
+    """
+    if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidInput(f"ttl must be between 1 and {MAX_TTL_SECONDS} seconds; got {ttl_seconds}")
+    if not person.active:
+        raise InvalidInput(f"person {person.username!r} is deactivated")
+    check_scep_profile(authority, profile)
+    if expected_subject is not None:
+        expected_name(expected_subject)  # refuse an unparsable name now, not at enrollment
+    if device_ref is not None and not (0 < len(device_ref.strip()) <= 200):
+        raise InvalidInput("device must be 1 to 200 characters")
+    secret = secrets.token_hex(CHALLENGE_BYTES)
+    now = authority.now()
+    row = ScepChallenge(
+        secret_hash=hash_challenge(secret),
+        person_id=person.id,
+        device_ref=device_ref.strip() if device_ref else None,
+        expected_subject=expected_subject,
+        expected_san=expected_san,
+        profile=profile,
+        created_by=actor,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="scep.challenge.created",
+        target=f"person:{person.username}",
+        details={"id": row.id, "device": row.device_ref, "profile": profile, "expires_at": row.expires_at},
+        at=now,
+    )
+    return secret
+
+
+def find_challenge(session: Session, secret: str) -> ScepChallenge:
+    """The challenge whose secret this is, unused and unexpired checks left to `consume_challenge`."""
+    row = session.execute(
+        select(ScepChallenge).where(ScepChallenge.secret_hash == hash_challenge(secret))
+    ).scalar()
+    # compare_digest keeps the refusal path as uniform as the lookup allows.
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_challenge(secret)):
+        raise ChallengeRejected("challenge password is wrong")
+    return row
+
+
+def consume_challenge(session: Session, row: ScepChallenge, now: datetime) -> None:
+    """Mark the challenge used with one conditional UPDATE, so two requests cannot both use it."""
+    if row.expires_at <= now:
+        raise ChallengeRejected("challenge password has expired")
+    used = session.execute(
+        update(ScepChallenge)
+        .where(ScepChallenge.id == row.id, ScepChallenge.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        raise ChallengeRejected("challenge password has already been used")
+    row.consumed_at = now
+
+
+def expected_name(text: str) -> x509.Name:
+    """An expected subject: an RFC 4514 name, or a bare common name."""
+    if "=" not in text:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+    try:
+        return x509.Name.from_rfc4514_string(text)
+    except ValueError:
+        raise InvalidInput("expected subject must be an RFC 4514 name such as 'CN=device-1'") from None
+
+
+def challenge_views(session: Session, *, include_used: bool, now: datetime) -> list[ChallengeView]:
+    """Challenges, newest first; by default only those still usable."""
+    query = select(ScepChallenge).order_by(ScepChallenge.id.desc())
+    if not include_used:
+        query = query.where(ScepChallenge.consumed_at.is_(None), ScepChallenge.expires_at > now)
+    return [
+        ChallengeView(
+            id=row.id,
+            username=row.person.username,
+            device_ref=row.device_ref,
+            expected_subject=row.expected_subject,
+            profile=row.profile,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            consumed_at=row.consumed_at,
+        )
+        for row in session.execute(query).scalars()
+    ]
