@@ -13,6 +13,7 @@ from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
 from campusca.cli.admin import audit_app, crl_app, db_app, token_app
 from campusca.cli.cert import cert_app
 from campusca.cli.directory import dept_app, org_app, user_app
+from campusca.cli.scep import scep_app
 from campusca.errors import CampusCAError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(crl_app, name="crl")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(scep_app, name="scep")
 
 
 @app.callback()

@@ -9,19 +9,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.db.scep import ScepEnrollment
+from campusca.services import audit
+from campusca.services.authority import Authority
+from campusca.services.errors import Conflict, NotFound, PolicyViolation
 from campusca.services.scep_challenges import ChallengeView, challenge_views, create_challenge
+from campusca.services.scep_enrollment import (
+    AlgorithmRefused,
+    ScepAnswer,
+    ScepAnswerKind,
+    answer_pki_message,
+    issue_for_enrollment,
+)
 
 __all__ = [
+    "AlgorithmRefused",
     "ChallengeView",
+    "ScepAnswer",
+    "ScepAnswerKind",
     "ScepEnrollmentView",
+    "ScepRa",
+    "answer_pki_message",
+    "approve_pending",
+    "ca_certificates",
     "challenge_views",
     "create_challenge",
     "enrollment_view",
     "enrollments_for_device",
+    "list_enrollments",
+    "next_ca_certificates",
+    "ra_identity",
+    "reject_pending",
 ]
 
 
@@ -81,3 +104,89 @@ def enrollments_for_device(session: Session, device_ref: str) -> list[ScepEnroll
         .order_by(ScepEnrollment.id.desc())
     ).scalars()
     return [enrollment_view(row) for row in rows]
+
+
+def list_enrollments(
+    session: Session, *, status: str | None = None, limit: int = 100
+) -> list[ScepEnrollmentView]:
+    """SCEP enrollments, newest first, optionally only those with `status` (pending, issued, rejected)."""
+    query = select(ScepEnrollment).order_by(ScepEnrollment.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(ScepEnrollment.status == status)
+    return [enrollment_view(row) for row in session.execute(query).scalars()]
+
+
+def _pending(session: Session, enrollment_id: int) -> ScepEnrollment:
+    row = session.get(ScepEnrollment, enrollment_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no SCEP enrollment with id {enrollment_id}")
+    if row.status != "pending":
+        raise Conflict(f"SCEP enrollment {enrollment_id} is {row.status}, not pending")
+    return row
+
+
+def approve_pending(
+    authority: Authority, session: Session, enrollment_id: int, *, actor: str
+) -> ScepEnrollmentView:
+    """Approve a pending enrollment: the certificate is issued now and handed out at the next poll."""
+    row = _pending(session, enrollment_id)
+    row.decided_by, row.decided_at = actor, authority.now()
+    issue_for_enrollment(authority, session, row, actor=actor)
+    audit.record(
+        session,
+        actor=actor,
+        action="scep.enrollment.approved",
+        target=f"scep-enrollment:{row.id}",
+        details={"person": row.person.username if row.person else None, "device": row.device_ref},
+        at=authority.now(),
+    )
+    return enrollment_view(row)
+
+
+def reject_pending(
+    authority: Authority, session: Session, enrollment_id: int, *, actor: str, reason: str | None = None
+) -> ScepEnrollmentView:
+    """Reject a pending enrollment: the next poll (or re-sent request) gets a FAILURE."""
+    row = _pending(session, enrollment_id)
+    now = authority.now()
+    row.status, row.decided_by, row.decided_at, row.updated_at = "rejected", actor, now, now
+    row.reason = (reason or "rejected by an administrator")[:256]
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="scep.enrollment.rejected",
+        target=f"scep-enrollment:{row.id}",
+        details={"person": row.person.username if row.person else None, "reason": row.reason},
+        at=now,
+    )
+    return enrollment_view(row)
+
+
+@dataclass(frozen=True, slots=True)
+class ScepRa:
+    """The RA: GetCACert returns its certificate, requests are encrypted to it, it signs every CertRep."""
+
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey
+
+
+def ra_identity(authority: Authority) -> ScepRa:
+    """The RA identity made at init (RSA: Apple and OpenSSL clients transport keys to RSA only)."""
+    identity = authority.identity("ra")
+    if not isinstance(identity.key, rsa.RSAPrivateKey):
+        raise PolicyViolation("the SCEP RA key must be RSA")
+    return ScepRa(certificate=identity.certificate, key=identity.key)
+
+
+def ca_certificates(authority: Authority) -> list[x509.Certificate]:
+    """The CA certificates GetCACert returns after the RA: issuing CA, then root."""
+    return authority.chain()
+
+
+def next_ca_certificates(authority: Authority) -> list[x509.Certificate]:
+    """The rollover CA certificate for GetNextCACert, or [] when `scep_next_ca` names none."""
+    slug = authority.settings.scep_next_ca
+    if not slug or slug not in authority.ca_slugs():
+        return []
+    return [authority.ca(slug).certificate]

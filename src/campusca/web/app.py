@@ -13,9 +13,11 @@ from campusca import __version__, metrics
 from campusca.config import load_settings
 from campusca.services.authority import Authority, open_authority
 from campusca.web import crl, ocsp
+from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
 from campusca.web.api import certificates as api_certificates
 from campusca.web.api import directory as api_directory
+from campusca.web.api import scep as api_scep
 from campusca.web.errors import install_error_handlers
 
 
@@ -34,9 +36,11 @@ def create_app(authority: Authority) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(api_certificates.router)
     api.include_router(api_directory.router)
+    api.include_router(api_scep.router)
     app.include_router(api)
     app.include_router(crl.router)
     app.include_router(ocsp.router)
+    app.include_router(scep_endpoint.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

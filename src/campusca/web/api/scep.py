@@ -1,0 +1,127 @@
+"""REST: SCEP one-time challenges and enrollments (list, approve, reject pending requests)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from campusca.services import scep
+from campusca.services.authority import Authority
+from campusca.services.directory import get_person
+from campusca.services.tokens import TokenIdentity
+from campusca.web.deps import get_authority, read_session, require_role, write_session
+
+router = APIRouter(prefix="/scep", tags=["scep"])
+
+
+class ChallengeRequest(BaseModel):
+    username: str = Field(description="The person the enrolled certificate will belong to")
+    device_ref: str | None = Field(default=None, description="The device's UDID; becomes a SAN URN")
+    ttl_seconds: int | None = Field(default=None, ge=1, description="Lifetime (default 3600)")
+    profile: str | None = Field(default=None, description="Certificate profile (default device)")
+    expected_subject: str | None = Field(
+        default=None, description="RFC 4514 name or bare CN the CSR must have"
+    )
+
+
+class ChallengeCreated(BaseModel):
+    challenge: str = Field(description="The one-time challenge password; shown only in this response")
+    username: str
+    device_ref: str | None
+    profile: str
+    expires_at: str
+    url: str = Field(description="The SCEP URL to enrol at")
+
+
+class RejectRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=256)
+
+
+@router.post("/challenges", status_code=201, response_model=ChallengeCreated)
+def create_challenge(
+    body: ChallengeRequest,
+    identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> ChallengeCreated:
+    """Create a one-time SCEP challenge for a person (and optionally a device)."""
+    ttl = body.ttl_seconds or authority.settings.scep_challenge_ttl_seconds
+    profile = body.profile or authority.settings.scep_default_profile
+    secret = scep.create_challenge(
+        authority,
+        session,
+        person=get_person(session, body.username),
+        actor=identity.actor,
+        ttl_seconds=ttl,
+        device_ref=body.device_ref,
+        expected_subject=body.expected_subject,
+        profile=profile,
+    )
+    expires = (authority.now() + timedelta(seconds=ttl)).isoformat()
+    url = f"{authority.settings.public_url.rstrip('/')}/scep"
+    return ChallengeCreated(
+        challenge=secret,
+        username=body.username,
+        device_ref=body.device_ref,
+        profile=profile,
+        expires_at=expires,
+        url=url,
+    )
+
+
+@router.get("/challenges")
+def list_challenges(
+    identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(read_session)],
+    include_used: bool = False,
+) -> list[dict[str, object]]:
+    """Challenges (never their secrets), newest first; by default only usable ones."""
+    return [
+        v.to_json() for v in scep.challenge_views(session, include_used=include_used, now=authority.now())
+    ]
+
+
+@router.get("/enrollments")
+def list_enrollments(
+    identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
+    session: Annotated[Session, Depends(read_session)],
+    status: str | None = Query(default=None, description="pending, issued or rejected"),
+    device_ref: str | None = None,
+    limit: int = Query(default=100, ge=1, le=10_000),
+) -> list[dict[str, object]]:
+    """SCEP enrollments, newest first."""
+    if device_ref is not None:
+        views = scep.enrollments_for_device(session, device_ref)[:limit]
+    else:
+        views = scep.list_enrollments(session, status=status, limit=limit)
+    return [v.to_json() for v in views]
+
+
+@router.post("/enrollments/{enrollment_id}/approve")
+def approve(
+    enrollment_id: int,
+    identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Approve a pending request: the certificate is issued and handed out at the next poll."""
+    return scep.approve_pending(authority, session, enrollment_id, actor=identity.actor).to_json()
+
+
+@router.post("/enrollments/{enrollment_id}/reject")
+def reject(
+    enrollment_id: int,
+    body: RejectRequest,
+    identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Reject a pending request: the next poll gets a FAILURE."""
+    return scep.reject_pending(
+        authority, session, enrollment_id, actor=identity.actor, reason=body.reason
+    ).to_json()

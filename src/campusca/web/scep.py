@@ -1,0 +1,175 @@
+"""SCEP endpoint (RFC 8894 §4): GetCACaps, GetCACert, GetNextCACert, PKIOperation by GET and POST.
+
+The adapter only moves bytes: the codec decodes and builds, the service decides. A message that
+cannot be authenticated gets HTTP 400 (there is nothing to sign a reply for); once it is, every
+refusal is a signed CertRep FAILURE (HTTP 200), mapped from domain errors by `FAIL_INFO_BY_ERROR`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from campusca.scep import (
+    ContentType,
+    FailInfo,
+    PkiMessage,
+    ReplyTarget,
+    ScepDecodeError,
+    ScepRequestError,
+    build_cert_rep_failure,
+    build_cert_rep_pending,
+    build_cert_rep_success,
+    build_get_ca_caps,
+    build_get_ca_cert,
+    build_get_next_ca_cert,
+    decode_message_param,
+    parse_pki_message,
+)
+from campusca.services import errors as service_errors
+from campusca.services import scep
+from campusca.services.authority import Authority
+from campusca.web.deps import get_authority
+
+router = APIRouter(tags=["scep"])
+
+# Domain error -> failInfo (RFC 8894 §3.2.1.4); the first class in the error's MRO wins.
+FAIL_INFO_BY_ERROR: dict[type[Exception], FailInfo] = {
+    scep.AlgorithmRefused: FailInfo.BAD_ALG,
+    service_errors.NotFound: FailInfo.BAD_CERT_ID,
+    service_errors.ChallengeRejected: FailInfo.BAD_REQUEST,
+    service_errors.NotAuthorized: FailInfo.BAD_REQUEST,
+    service_errors.ServiceError: FailInfo.BAD_REQUEST,
+}
+_PKI_RESPONSE = {200: {"content": {ContentType.PKI_MESSAGE.value: {}}}, 400: {"content": {"text/plain": {}}}}
+
+
+def _fail_info_for(error: Exception) -> FailInfo:
+    for cls in type(error).__mro__:
+        if cls in FAIL_INFO_BY_ERROR:
+            return FAIL_INFO_BY_ERROR[cls]
+    return FailInfo.BAD_REQUEST
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The query parameters with their raw values: `message` must never be form-decoded (`+` stays `+`)."""
+    params: dict[str, str] = {}
+    for part in request.scope.get("query_string", b"").decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        params.setdefault(unquote(name), value)
+    return params
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(text + "\n", status_code=status, media_type="text/plain")
+
+
+def _reply(body: bytes, content_type: ContentType) -> Response:
+    # Exact media types: iOS compares them as strings, so no `; charset=` may be appended.
+    return Response(body, headers={"Content-Type": content_type.value})
+
+
+def _failure(authority: Authority, request: ReplyTarget, fail_info: FailInfo, text: str) -> Response:
+    ra = scep.ra_identity(authority)
+    reply = build_cert_rep_failure(
+        request,
+        fail_info,
+        text,
+        signer_certificate=ra.certificate,
+        signer=ra.key,
+        signing_time=authority.now(),
+    )
+    return _reply(reply, ContentType.PKI_MESSAGE)
+
+
+def pki_operation(authority: Authority, der: bytes) -> Response:
+    """Decode, decide, answer: HTTP 400 before authentication, a signed CertRep after it."""
+    ra = scep.ra_identity(authority)
+    try:
+        message = parse_pki_message(
+            der,
+            recipient_certificate=ra.certificate,
+            decrypter=ra.key,
+            allow_single_des=authority.settings.scep_allow_single_des,
+        )
+    except ScepDecodeError as error:
+        return _plain(400, str(error))
+    except ScepRequestError as error:
+        return _failure(authority, error.request, error.fail_info, error.text)
+    try:
+        answer = scep.answer_pki_message(authority, message)
+    except service_errors.ServiceError as error:
+        return _failure(authority, message, _fail_info_for(error), str(error))
+    return _reply(_build_answer(authority, message, answer), ContentType.PKI_MESSAGE)
+
+
+def _build_answer(authority: Authority, message: PkiMessage, answer: scep.ScepAnswer) -> bytes:
+    ra = scep.ra_identity(authority)
+    if answer.kind is scep.ScepAnswerKind.PENDING:
+        return build_cert_rep_pending(
+            message, signer_certificate=ra.certificate, signer=ra.key, signing_time=authority.now()
+        )
+    return build_cert_rep_success(
+        message,
+        issued=answer.certificates,
+        crls=answer.crls,
+        signer_certificate=ra.certificate,
+        signer=ra.key,
+        signing_time=authority.now(),
+    )
+
+
+def other_operation(authority: Authority, operation: str) -> Response:
+    """GetCACaps, GetCACert and GetNextCACert (RFC 8894 §3.5, §4.2, §4.7)."""
+    operation = operation.lower()
+    if operation == "getcacaps":
+        caps = build_get_ca_caps(
+            sha1=authority.settings.scep_allow_sha1, next_ca=bool(scep.next_ca_certificates(authority))
+        )
+        return _reply(caps.encode(), ContentType.CA_CAPS)
+    if operation == "getcacert":
+        body, content_type = build_get_ca_cert(
+            scep.ra_identity(authority).certificate, scep.ca_certificates(authority)
+        )
+        return _reply(body, content_type)
+    if operation == "getnextcacert":
+        next_certificates = scep.next_ca_certificates(authority)
+        if not next_certificates:
+            return _plain(404, "no rollover CA is configured")
+        ra = scep.ra_identity(authority)
+        body, content_type = build_get_next_ca_cert(
+            next_certificates, signer_certificate=ra.certificate, signer=ra.key, signing_time=authority.now()
+        )
+        return _reply(body, content_type)
+    return _plain(400, "operation must be GetCACaps, GetCACert, GetNextCACert or PKIOperation")
+
+
+@router.get("/scep", response_class=Response, responses=_PKI_RESPONSE)
+async def scep_get(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
+    """SCEP over GET: `?operation=GetCACaps|GetCACert|GetNextCACert|PKIOperation&message=…`."""
+    params = _query(request)
+    operation = unquote(params.get("operation", ""))
+    if operation.lower() != "pkioperation":
+        return await run_in_threadpool(other_operation, authority, operation)
+    if not params.get("message"):
+        return _plain(400, "PKIOperation by GET needs a message parameter")
+    try:
+        der = decode_message_param(params["message"])
+    except ScepDecodeError as error:
+        return _plain(400, str(error))
+    return await run_in_threadpool(pki_operation, authority, der)
+
+
+@router.post("/scep", response_class=Response, responses=_PKI_RESPONSE)
+async def scep_post(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
+    """SCEP PKIOperation over POST: the body is the DER pkiMessage, whatever the Content-Type."""
+    operation = unquote(_query(request).get("operation", ""))
+    if operation.lower() != "pkioperation":
+        return _plain(400, "only PKIOperation may be sent by POST")
+    body = await request.body()  # chunked uploads arrive buffered by BodyLimitMiddleware
+    if not body:
+        return _plain(400, "PKIOperation by POST needs the pkiMessage as the body")
+    return await run_in_threadpool(pki_operation, authority, body)
