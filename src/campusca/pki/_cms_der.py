@@ -89,6 +89,13 @@ def _definite(data: bytes, start: int, end: int, depth: int) -> bytes | None:
             indefinite = data[identifier_end] == 0x80
             inner_end = value_end - 2 if indefinite else value_end
             inner = _definite(data, header_end, inner_end, depth + 1)
+            if not indefinite and _octet_chunks_only(data, pointer, header_end, value_end):
+                # Go's pkcs7 (micromdm scepclient) writes encryptedContent as a *definite* constructed
+                # [0] holding one OCTET STRING; asn1crypto takes the chunked form only when indefinite.
+                parts.append(data[pointer:identifier_end] + b"\x80" + data[header_end:value_end] + b"\x00\x00")
+                changed = True
+                pointer = value_end
+                continue
             if inner is not None or (indefinite and data[pointer] in (0x30, 0x31)):
                 body = inner if inner is not None else data[header_end:inner_end]
                 if indefinite and data[pointer] not in (0x30, 0x31):
@@ -101,6 +108,17 @@ def _definite(data: bytes, start: int, end: int, depth: int) -> bytes | None:
         parts.append(view[pointer:value_end])
         pointer = value_end
     return b"".join(parts) if changed else None
+
+
+def _octet_chunks_only(data: bytes, pointer: int, start: int, end: int) -> bool:
+    """Whether a context-tagged constructed value holds nothing but primitive OCTET STRINGs."""
+    if data[pointer] & 0xC0 != 0x80 or start >= end:
+        return False
+    while start < end:
+        if data[start] != 0x04:
+            return False
+        start = parser._parse(data, end, start, lengths_only=True)[1]
+    return True
 
 
 def hash_for(name: str) -> hashes.HashAlgorithm:
