@@ -8,11 +8,29 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = "campusca-data"
 CONFIG_FILE_NAME = "campusca.toml"
+
+
+class LdapSettings(BaseModel):
+    """One organisation's LDAP directory: search for the user, then bind as them (RFC 4513 §5.1.3)."""
+
+    url: str
+    bind_dn: str | None = None
+    bind_password: str | None = Field(default=None, repr=False)
+    user_base: str
+    user_filter: str = "(uid={username})"
+    username_attribute: str = "uid"
+    group_base: str | None = None
+    group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    group_roles: dict[str, str] = Field(default_factory=dict)  # group cn or DN -> campusca role
+    start_tls: bool = False
+    ca_file: Path | None = None
+    verify_tls: bool = True
+    timeout_seconds: float = 10.0
 
 
 class Settings(BaseSettings):
@@ -33,6 +51,27 @@ class Settings(BaseSettings):
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
     max_body_bytes: int = 2 * 1024 * 1024
+    # Apple over-the-air enrollment, invitations and renewal (docs/enrollment.md).
+    sms_sender: str = "log"  # log | http (Twilio-compatible REST API)
+    sms_http_base_url: str = "https://api.twilio.com"
+    sms_http_account_sid: str | None = None
+    sms_http_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
+    invitation_ttl_hours: int = 72
+    outbox_max_attempts: int = 5
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_minutes: int = 15
+    enroll_session_minutes: int = 30
+    apple_device_ca_file: Path | None = None  # PEM: phase 2 must then chain to Apple's device CA
+    vpn_remote_address: str | None = None  # default: vpn.<organisation domain>
+    vpn_remote_identifier: str | None = None  # default: the remote address
+    vpn_display_name: str = "Campus VPN"
+    vpn_server_ca_common_name: str | None = None
+    renewal_enabled: bool = True
+    renewal_window_days: int = 30
+    renewal_interval_seconds: int = 3600
+    ldap: dict[str, LdapSettings] = Field(default_factory=dict)  # organisation name -> directory
     # Notifications: "log" (embedded default) writes messages to the log only.
     email_sender: str = "log"  # log | smtp
     smtp_host: str = "127.0.0.1"

@@ -12,7 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
 from campusca.cli.admin import audit_app, crl_app, db_app, token_app
 from campusca.cli.cert import cert_app
+from campusca.cli.device import device_app
 from campusca.cli.directory import dept_app, org_app, user_app
+from campusca.cli.invite import invitations_app, invite
+from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
 from campusca.errors import CampusCAError
 
@@ -32,6 +35,10 @@ app.add_typer(crl_app, name="crl")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(scep_app, name="scep")
+app.command("invite")(invite)
+app.add_typer(invitations_app, name="invitations")
+app.add_typer(device_app, name="device")
+app.add_typer(renew_app, name="renew")
 
 
 @app.callback()

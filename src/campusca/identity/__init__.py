@@ -1,1 +1,20 @@
-"""Institutional login: local accounts and LDAP; roles."""
+"""Institutional login: local accounts (argon2id) and LDAP (search-then-bind), with group -> role mapping."""
+
+from __future__ import annotations
+
+from campusca.identity.errors import DirectoryUnavailable, IdentityError, InvalidCredentials
+from campusca.identity.ldap import LdapOptions, LdapProvider
+from campusca.identity.local import LocalAccount, LocalProvider
+from campusca.identity.types import AuthenticatedUser, IdentityProvider
+
+__all__ = [
+    "AuthenticatedUser",
+    "DirectoryUnavailable",
+    "IdentityError",
+    "IdentityProvider",
+    "InvalidCredentials",
+    "LdapOptions",
+    "LdapProvider",
+    "LocalAccount",
+    "LocalProvider",
+]

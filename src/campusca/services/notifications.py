@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from campusca.config import Settings
-from campusca.notify import EmailSender, LogSender, SmtpEmailSender
+from campusca.notify import EmailSender, HttpSmsSender, LogSender, NotifyError, SmsSender, SmtpEmailSender
 
 _LOG_SENDER = LogSender()
 
@@ -18,4 +18,18 @@ def make_email_sender(settings: Settings) -> EmailSender:
             username=settings.smtp_username,
             password=settings.smtp_password,
         )
+    return _LOG_SENDER
+
+
+def make_sms_sender(settings: Settings) -> SmsSender:
+    """`log` (default) or `http`, a Twilio-compatible REST gateway at `sms_http_base_url`."""
+    if settings.sms_sender == "http":
+        return HttpSmsSender(
+            base_url=settings.sms_http_base_url,
+            account_sid=settings.sms_http_account_sid or "",
+            auth_token=settings.sms_http_auth_token or "",
+            sender=settings.sms_from or "",
+        )
+    if settings.sms_sender != "log":
+        raise NotifyError(f"sms_sender must be 'log' or 'http'; got {settings.sms_sender!r}")
     return _LOG_SENDER

@@ -12,12 +12,15 @@ from sqlalchemy import text
 from campusca import __version__, metrics
 from campusca.config import load_settings
 from campusca.services.authority import Authority, open_authority
-from campusca.web import crl, ocsp
+from campusca.web import crl, enroll, ocsp
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
 from campusca.web.api import certificates as api_certificates
+from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
+from campusca.web.api import invitations as api_invitations
 from campusca.web.api import scep as api_scep
+from campusca.web.background import install_background_jobs
 from campusca.web.errors import install_error_handlers
 
 
@@ -37,10 +40,14 @@ def create_app(authority: Authority) -> FastAPI:
     api.include_router(api_certificates.router)
     api.include_router(api_directory.router)
     api.include_router(api_scep.router)
+    api.include_router(api_invitations.router)
+    api.include_router(api_devices.router)
     app.include_router(api)
     app.include_router(crl.router)
     app.include_router(ocsp.router)
     app.include_router(scep_endpoint.router)
+    app.include_router(enroll.router)
+    install_background_jobs(app, authority)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

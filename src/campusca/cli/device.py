@@ -1,0 +1,121 @@
+"""`campusca device …`: enrolled devices (list, show, revoke) and the passcode policy they get."""
+
+from __future__ import annotations
+
+import typer
+
+from campusca.cli._common import CLI_ACTOR, emit_json, reading, table, writing
+from campusca.services import device_policies, devices
+from campusca.services.directory import get_organisation
+from campusca.services.revocation import parse_reason
+
+device_app = typer.Typer(help="Enrolled devices: list, show, revoke; passcode policy.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+@device_app.command("list")
+def device_list(
+    ctx: typer.Context,
+    user: str | None = typer.Option(None, "--user", help="Only this person's devices"),
+    state_: str | None = typer.Option(None, "--state", help=", ".join(devices.STATES)),
+    as_json: bool = JSON,
+) -> None:
+    """Devices, newest first, with owner, state and certificates."""
+    with reading(ctx) as (authority, session):
+        views = devices.list_devices(authority, session, username=user, state=state_)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    table(
+        f"Devices ({len(views)})",
+        ["udid", "owner", "product", "serial", "state", "certificates", "updated"],
+        [
+            [
+                v.udid,
+                v.owner,
+                v.product,
+                v.serial,
+                v.state,
+                ", ".join(f"{c.role}:{c.status}" for c in v.certificates),
+                f"{v.updated_at:%Y-%m-%d %H:%M}",
+            ]
+            for v in views
+        ],
+    )
+
+
+@device_app.command("show")
+def device_show(ctx: typer.Context, udid: str, as_json: bool = JSON) -> None:
+    """One device: what it reported, its certificates, enrollment state and history."""
+    with reading(ctx) as (authority, session):
+        view = devices.device_view(authority, session, devices.get_device(session, udid))
+    if as_json:
+        emit_json(view.to_json())
+        return
+    data = view.to_json()
+    rows = [[k, v] for k, v in data.items() if k not in ("certificates", "history")]
+    table(f"Device {view.udid}", ["field", "value"], rows)
+    table(
+        "Certificates",
+        ["serial", "role", "status", "not after"],
+        [[format(c.serial, "x"), c.role, c.status, f"{c.not_after:%Y-%m-%d}"] for c in view.certificates],
+    )
+    table("History", ["at", "event"], [[h["at"], h["event"]] for h in view.history])
+
+
+@device_app.command("revoke")
+def device_revoke(
+    ctx: typer.Context,
+    udid: str,
+    reason: str = typer.Option(
+        "unspecified", "--reason", help="RFC 5280 reason: keyCompromise, superseded, …"
+    ),
+    retire: bool = typer.Option(False, "--retire", help="Also stop re-enrollment invitations (lost, sold)"),
+    as_json: bool = JSON,
+) -> None:
+    """Revoke every valid certificate of the device; unless --retire, its owner is invited to enrol again."""
+    parsed = parse_reason(reason)
+    with writing(ctx) as (authority, session):
+        view = devices.revoke_device(authority, session, udid, reason=parsed, actor=CLI_ACTOR, retire=retire)
+    if as_json:
+        emit_json(view.to_json())
+        return
+    revoked = [format(c.serial, "x") for c in view.certificates if c.status == "revoked"]
+    typer.echo(f"device {view.udid} is {view.state}; revoked: {', '.join(revoked) or 'nothing'}")
+
+
+@device_app.command("policy")
+def device_policy(
+    ctx: typer.Context,
+    org: str = typer.Option(..., "--org", help="Organisation"),
+    force_pin: bool | None = typer.Option(None, "--force-pin/--no-force-pin"),
+    min_length: int | None = typer.Option(None, "--min-length", help="0-16"),
+    alphanumeric: bool | None = typer.Option(None, "--alphanumeric/--numeric-ok"),
+    max_inactivity: int | None = typer.Option(None, "--max-inactivity", help="Minutes until auto-lock, 0-15"),
+    max_failed: int | None = typer.Option(None, "--max-failed-attempts", help="2-11, then the device wipes"),
+    max_age: int | None = typer.Option(None, "--max-pin-age-days", help="0-730"),
+    history: int | None = typer.Option(None, "--pin-history", help="1-50"),
+    as_json: bool = JSON,
+) -> None:
+    """Show, or change, the passcode policy the final profile enforces for an organisation."""
+    changes = {
+        "force_pin": force_pin,
+        "min_length": min_length,
+        "require_alphanumeric": alphanumeric,
+        "max_inactivity_minutes": max_inactivity,
+        "max_failed_attempts": max_failed,
+        "max_pin_age_days": max_age,
+        "pin_history": history,
+    }
+    if any(v is not None for v in changes.values()):
+        with writing(ctx) as (authority, session):
+            policy = device_policies.set_policy(
+                authority, session, organisation=org, actor=CLI_ACTOR, **changes
+            )
+    else:
+        with reading(ctx) as (authority, session):
+            policy = device_policies.policy_for(session, get_organisation(session, org).id)
+    if as_json:
+        emit_json(policy.to_json())
+        return
+    table(f"Passcode policy of {org}", ["field", "value"], [[k, v] for k, v in policy.to_json().items()])

@@ -1,0 +1,57 @@
+"""`campusca renew run-once`: the re-enrollment scan the scheduler in `campusca serve` runs, for cron."""
+
+from __future__ import annotations
+
+import uuid
+
+import typer
+
+from campusca.cli._common import emit_json, state
+from campusca.services import renewal
+
+renew_app = typer.Typer(
+    help="Re-enrollment of devices whose certificates expire or were revoked.", no_args_is_help=True
+)
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+@renew_app.command("run-once")
+def run_once(
+    ctx: typer.Context,
+    window_days: int | None = typer.Option(
+        None,
+        "--window-days",
+        min=0,
+        max=3650,
+        help="Certificates expiring within this many days (default: setting)",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Retry queued messages, then invite owners of devices with expiring or revoked certificates, once each.
+
+    Skipped (exit 0) while another process holds the renewal lease.
+    """
+    authority = state(ctx).authority()
+    holder = f"cli:{uuid.uuid4().hex[:8]}"
+    if not renewal.acquire_lease(authority, holder, ttl_seconds=600):
+        report = renewal.RenewalReport(ran=False)
+    else:
+        try:
+            report = renewal.run_once(authority, window_days=window_days)
+        finally:
+            renewal.release_lease(authority, holder)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    if not report.ran:
+        typer.echo("another campusca process is running renewal right now; nothing done")
+        return
+    for invitation in report.invitations:
+        status = invitation.delivery.status if invitation.delivery else "queued"
+        typer.echo(
+            f"invited {invitation.username} to re-enrol {invitation.device} ({invitation.reason}): {status}"
+        )
+    for delivery in report.retried:
+        typer.echo(f"retried message {delivery.message_id} to {delivery.recipient}: {delivery.status}")
+    if not report.invitations and not report.retried:
+        typer.echo("nothing to do")

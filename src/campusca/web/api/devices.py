@@ -1,0 +1,96 @@
+"""REST: enrolled devices (list, show with certificates and history, revoke) and passcode policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from campusca.services import device_policies, devices
+from campusca.services.authority import Authority
+from campusca.services.directory import get_organisation
+from campusca.services.revocation import parse_reason
+from campusca.services.tokens import TokenIdentity
+from campusca.web.deps import get_authority, read_session, require_role, write_session
+
+router = APIRouter(tags=["devices"])
+Officer = Annotated[TokenIdentity, Depends(require_role("ra-officer"))]
+Reader = Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))]
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
+
+
+class RevokeDeviceIn(BaseModel):
+    reason: str = Field(default="unspecified", description="RFC 5280 reason, e.g. keyCompromise")
+    retire: bool = Field(default=False, description="Also stop re-enrollment invitations for this device")
+
+
+class PasscodePolicyIn(BaseModel):
+    force_pin: bool | None = None
+    min_length: int | None = None
+    require_alphanumeric: bool | None = None
+    max_inactivity_minutes: int | None = None
+    max_failed_attempts: int | None = None
+    max_pin_age_days: int | None = None
+    pin_history: int | None = None
+
+
+@router.get("/devices")
+def list_(
+    identity: Reader,
+    authority: AuthorityDep,
+    session: Annotated[Session, Depends(read_session)],
+    username: str | None = None,
+    state: str | None = Query(default=None, description=", ".join(devices.STATES)),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[dict[str, object]]:
+    """Devices, newest first, with owner, state and certificates."""
+    views = devices.list_devices(authority, session, username=username, state=state, limit=limit)
+    return [v.to_json() for v in views]
+
+
+@router.get("/devices/{udid}")
+def show(
+    udid: str, identity: Reader, authority: AuthorityDep, session: Annotated[Session, Depends(read_session)]
+) -> dict[str, object]:
+    """One device by UDID: what it reported, its certificates, state and history."""
+    return devices.device_view(authority, session, devices.get_device(session, udid)).to_json()
+
+
+@router.post("/devices/{udid}/revoke")
+def revoke(
+    udid: str,
+    body: RevokeDeviceIn,
+    identity: Officer,
+    authority: AuthorityDep,
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Revoke the device's certificates; unless retired, the owner is invited to enrol again."""
+    view = devices.revoke_device(
+        authority, session, udid, reason=parse_reason(body.reason), actor=identity.actor, retire=body.retire
+    )
+    return view.to_json()
+
+
+@router.get("/organisations/{name}/device-policy")
+def get_policy(
+    name: str, identity: Reader, session: Annotated[Session, Depends(read_session)]
+) -> dict[str, object]:
+    """The passcode policy enrolled devices of this organisation get."""
+    return device_policies.policy_for(session, get_organisation(session, name).id).to_json()
+
+
+@router.put("/organisations/{name}/device-policy")
+def set_policy(
+    name: str,
+    body: PasscodePolicyIn,
+    identity: Annotated[TokenIdentity, Depends(require_role())],
+    authority: AuthorityDep,
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Change fields of the passcode policy (admin); unset fields keep their values."""
+    policy = device_policies.set_policy(
+        authority, session, organisation=name, actor=identity.actor, **body.model_dump(exclude_none=True)
+    )
+    return policy.to_json()

@@ -1,0 +1,91 @@
+"""Periodic jobs inside `campusca serve`: the re-enrollment scan and outbox retries, on one process at a time.
+
+Every worker starts a thread; they share one lease row in the database, so exactly one of them (on any
+node) runs the job, and another takes over within a lease period when that one stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+
+from campusca.errors import CampusCAError
+from campusca.services import renewal
+from campusca.services.authority import Authority
+
+log = logging.getLogger("campusca.scheduler")
+
+
+class RenewalScheduler:
+    """A daemon thread running `renewal.run_once` every interval while it holds the lease."""
+
+    def __init__(self, authority: Authority, *, interval_seconds: float) -> None:
+        self._authority = authority
+        self._interval = max(1.0, interval_seconds)
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="campusca-renewal", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            renewal.release_lease(self._authority, self._holder)
+        except (SQLAlchemyError, CampusCAError):
+            log.warning("could not release the renewal lease; it expires by itself")
+
+    def tick(self) -> bool:
+        """One scheduling round; returns whether this process held the lease and ran the job."""
+        ttl = int(self._interval * 2) + 30
+        if not renewal.acquire_lease(self._authority, self._holder, ttl):
+            return False
+        report = renewal.run_once(self._authority)
+        if report.invitations or report.retried:
+            log.info(
+                "renewal: %d invitation(s), %d message(s) retried",
+                len(report.invitations),
+                len(report.retried),
+            )
+        return True
+
+    def _loop(self) -> None:
+        delay = min(5.0, self._interval)  # first round soon after start
+        while not self._stop.wait(delay):
+            try:
+                self.tick()
+            except (SQLAlchemyError, CampusCAError) as error:
+                log.error("renewal round failed: %s", type(error).__name__)
+            except Exception as error:  # noqa: BLE001 - the thread must survive anything
+                log.error("renewal round crashed: %s", type(error).__name__)
+            delay = self._interval
+
+
+def install_background_jobs(app: FastAPI, authority: Authority) -> None:
+    """Run the renewal scheduler for the app's lifetime (unless `renewal_enabled` is off)."""
+    if not authority.settings.renewal_enabled:
+        return
+    previous: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        scheduler = RenewalScheduler(authority, interval_seconds=authority.settings.renewal_interval_seconds)
+        scheduler.start()
+        try:
+            async with previous(application) as state:
+                yield state
+        finally:
+            scheduler.stop()
+
+    app.router.lifespan_context = lifespan

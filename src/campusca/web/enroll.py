@@ -1,0 +1,178 @@
+"""The enrollment pages an SMS link opens (login, profile download, decline) and the Profile Service URL.
+
+Server-rendered, no JavaScript, phone-sized. The login form is protected by a double-submit CSRF cookie;
+after login, forms carry a token derived from the HttpOnly session cookie. The device's phase-2/3 POSTs
+arrive without cookies at `/enroll/ota` (Apple OTA guide).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from campusca.apple import CONTENT_TYPE
+from campusca.errors import CampusCAError
+from campusca.services import enrollment
+from campusca.services import errors as service_errors
+from campusca.services.authority import Authority
+from campusca.services.invitations import find_usable_invitation
+from campusca.services.login import LoginThrottled, LoginUnavailable
+from campusca.web.deps import get_authority
+
+router = APIRouter(prefix="/enroll", tags=["enrollment"], include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+SESSION_COOKIE = "campusca_enroll"
+LOGIN_CSRF_COOKIE = "campusca_login_csrf"
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",  # the link token is in the URL
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+# Most specific first: LoginThrottled is a NotAuthorized.
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (LoginThrottled, 429),
+    (LoginUnavailable, 503),
+    (service_errors.ChallengeRejected, 410),
+    (service_errors.NotAuthorized, 403),
+    (service_errors.InvalidInput, 400),
+    (service_errors.NotFound, 404),
+    (service_errors.Conflict, 409),
+    (service_errors.PolicyViolation, 422),
+)
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
+
+
+def _status(error: Exception) -> int:
+    return next((status for cls, status in _STATUS if isinstance(error, cls)), 400)
+
+
+def _secure(authority: Authority) -> bool:
+    return authority.settings.public_url.startswith("https://")
+
+
+def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers.update(_PAGE_HEADERS)
+    return response
+
+
+def _login_form(
+    request: Request, authority: Authority, token: str, status: int = 200, error: str = ""
+) -> Response:
+    csrf = secrets.token_urlsafe(32)
+    response = _render(request, "enroll_login.html", status, token=token, csrf=csrf, error=error)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, path="/enroll", httponly=True, secure=_secure(authority), samesite="strict"
+    )
+    return response
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+def enroll_page(request: Request, token: str, authority: AuthorityDep) -> Response:
+    """The link from the invitation: the login form, or the enrollment status once logged in."""
+    try:
+        with authority.db.read() as session:
+            enrollment.session_for_token(authority, session, request.cookies.get(SESSION_COOKIE), token)
+            state = enrollment.page(authority, session, request.cookies.get(SESSION_COOKIE) or "")
+        return _render(request, "enroll_status.html", token=token, page=state)
+    except service_errors.NotAuthorized:
+        pass
+    try:
+        with authority.db.read() as session:
+            find_usable_invitation(session, token, authority.now())
+    except service_errors.ChallengeRejected as error:
+        return _render(request, "enroll_error.html", 410, message=str(error))
+    return _login_form(request, authority, token)
+
+
+@router.post("/{token}/login", response_class=HTMLResponse)
+def enroll_login(
+    request: Request,
+    token: str,
+    authority: AuthorityDep,
+    username: Annotated[str, Form(max_length=256)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Check the CSRF pair, then the password (rate-limited); only the invitee gets a session."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not csrf or not hmac.compare_digest(csrf, expected):
+        return _login_form(request, authority, token, 403, "The form had expired; please try again.")
+    address = request.client.host if request.client else "unknown"
+    try:
+        login = enrollment.log_in(
+            authority, token=token, username=username, password=password, address=address
+        )
+    except service_errors.ChallengeRejected as error:
+        return _render(request, "enroll_error.html", 410, message=str(error))
+    except CampusCAError as error:
+        return _login_form(request, authority, token, _status(error), str(error))
+    response = RedirectResponse(f"/enroll/{token}", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.session_token,
+        path="/enroll",
+        httponly=True,
+        secure=_secure(authority),
+        samesite="lax",
+        max_age=authority.settings.enroll_session_minutes * 60,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/enroll")
+    return response
+
+
+@router.get("/{token}/profile")
+def enroll_profile(request: Request, token: str, authority: AuthorityDep) -> Response:
+    """Phase 1: the signed Profile Service profile (Safari hands it to Settings)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        with authority.db.read() as session:
+            enrollment.session_for_token(authority, session, cookie, token)
+        body = enrollment.download_profile_service(authority, cookie or "")
+    except CampusCAError as error:
+        return _render(request, "enroll_error.html", _status(error), message=str(error))
+    return Response(
+        body,
+        media_type=CONTENT_TYPE,
+        headers={
+            "Content-Disposition": 'attachment; filename="enroll.mobileconfig"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/{token}/decline", response_class=HTMLResponse)
+def enroll_decline(
+    request: Request, token: str, authority: AuthorityDep, csrf: Annotated[str, Form(max_length=128)] = ""
+) -> Response:
+    """Alice says no: the enrollment (and its device) become `declined`, visible to administrators."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        with authority.db.read() as session:
+            enrollment.session_for_token(authority, session, cookie, token)
+        enrollment.decline(authority, cookie or "", csrf)
+    except CampusCAError as error:
+        return _render(request, "enroll_error.html", _status(error), message=str(error))
+    return RedirectResponse(f"/enroll/{token}", status_code=303)
+
+
+@router.post("/ota")
+async def profile_service(request: Request, authority: AuthorityDep) -> Response:
+    """Phases 2 and 3: the device's CMS-signed attributes in, a signed profile out."""
+    body = await request.body()
+    try:
+        answer = await run_in_threadpool(enrollment.handle_device_request, authority, body)
+    except CampusCAError as error:
+        return PlainTextResponse(str(error), status_code=_status(error))
+    return Response(answer, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
