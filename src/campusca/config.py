@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     log_level: str = "info"
+    # S/MIME and key escrow (issue 3): keys campusca generates for people and for escrow domains,
+    # and how long a recovery request may wait for its approvals before it expires.
+    smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
+    escrow_domain_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
+    recovery_request_ttl_hours: int = 72
     # SCEP (RFC 8894). Single DES is forbidden by the RFC and SHA-1 is weak: both stay off unless a
     # legacy client (micromdm's scepclient 2.1.0 uses DES-CBC + SHA-1) must enrol.
     scep_allow_single_des: bool = False

@@ -14,6 +14,10 @@ from campusca.cli.admin import audit_app, crl_app, db_app, token_app
 from campusca.cli.cert import cert_app
 from campusca.cli.device import device_app
 from campusca.cli.directory import dept_app, org_app, user_app
+from campusca.cli.directory_lookup import lookup_app
+from campusca.cli.escrow import escrow_app
+from campusca.cli.recovery import recovery_app
+from campusca.cli.smime import smime_app
 from campusca.cli.invite import invitations_app, invite
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
@@ -34,6 +38,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(crl_app, name="crl")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(smime_app, name="smime")
+app.add_typer(escrow_app, name="escrow")
+app.add_typer(recovery_app, name="recovery")
+app.add_typer(lookup_app, name="directory")
 app.add_typer(scep_app, name="scep")
 app.command("invite")(invite)
 app.add_typer(invitations_app, name="invitations")

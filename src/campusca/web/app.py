@@ -13,11 +13,15 @@ from campusca import __version__, metrics
 from campusca.config import load_settings
 from campusca.services.authority import Authority, open_authority
 from campusca.web import crl, enroll, ocsp
+from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
 from campusca.web.api import certificates as api_certificates
 from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
+from campusca.web.api import escrow as api_escrow
+from campusca.web.api import recovery as api_recovery
+from campusca.web.api import smime as api_smime
 from campusca.web.api import invitations as api_invitations
 from campusca.web.api import scep as api_scep
 from campusca.web.background import install_background_jobs
@@ -42,9 +46,13 @@ def create_app(authority: Authority) -> FastAPI:
     api.include_router(api_scep.router)
     api.include_router(api_invitations.router)
     api.include_router(api_devices.router)
+    api.include_router(api_escrow.router)
+    api.include_router(api_smime.router)
+    api.include_router(api_recovery.router)
     app.include_router(api)
     app.include_router(crl.router)
     app.include_router(ocsp.router)
+    app.include_router(public_directory.router)
     app.include_router(scep_endpoint.router)
     app.include_router(enroll.router)
     install_background_jobs(app, authority)

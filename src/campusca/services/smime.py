@@ -1,0 +1,307 @@
+"""S/MIME certificates for a person: a signing and an encryption certificate, the latter escrowed by policy.
+
+Signing keys are never escrowed (non-repudiation). With escrow on, campusca generates the encryption key,
+archives it, and checks it against the issued certificate before the PKCS#12 is released, all in the
+caller's transaction. With escrow off the person may send CSRs; keys campusca generates are handed over
+in the PKCS#12 and dropped, and a custody record says that no copy is held (DESIGN §5, SBR §4.12.1).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campusca.db.escrow import EscrowDomain, KeyCustody
+from campusca.db.models import Certificate, Person
+from campusca.pki.crl import RevocationReason
+from campusca.pki.csr import load_csr
+from campusca.pki.errors import CsrInvalid
+from campusca.pki.pkcs12 import export_pkcs12
+from campusca.services import audit
+from campusca.services.authority import Authority
+from campusca.services.directory import get_person
+from campusca.services.errors import InvalidInput, PolicyViolation
+from campusca.services.escrow import EffectivePolicy, effective_policy, find_domain
+from campusca.services.escrow_keys import active_key, archive_key, rsa_key_size
+from campusca.services.issuance import IssuedCertificate, issue_certificate
+from campusca.services.revocation import revoke_certificate
+
+SIGNING = "smime-signing"
+ENCRYPTION = "smime-encryption"
+SMIME_PROFILES = (SIGNING, ENCRYPTION)
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKeyPair:
+    issued: IssuedCertificate
+    key: rsa.RSAPrivateKey | None  # None when the public key came from a CSR
+
+
+@dataclass(frozen=True, slots=True)
+class SmimeBundle:
+    """What `smime issue` hands to the person: certificates, PKCS#12 file(s), and whether escrow holds a copy."""
+
+    username: str
+    email: str
+    signing: IssuedCertificate
+    encryption: IssuedCertificate
+    escrowed: bool
+    escrow_scope: str | None
+    escrow_mode: str | None
+    password: str
+    password_generated: bool
+    legacy: bool
+    pkcs12: bytes | None
+    pkcs12_signing: bytes | None
+    pkcs12_encryption: bytes | None
+
+    def notice(self) -> str:
+        """The sentence that tells the person what happens to their decryption key."""
+        if self.escrowed:
+            return (
+                f"your encryption key is escrowed by {self.escrow_scope} ({self.escrow_mode} mode): "
+                "it can be recovered if you lose it, and only through an approved recovery"
+            )
+        return (
+            "your encryption key is NOT escrowed: campusca keeps no copy, so mail encrypted to it "
+            "cannot be recovered if you lose the key"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "email": self.email,
+            "signing": _cert_json(self.signing),
+            "encryption": _cert_json(self.encryption),
+            "escrowed": self.escrowed,
+            "escrow_scope": self.escrow_scope,
+            "escrow_mode": self.escrow_mode,
+            "notice": self.notice(),
+            "pkcs12_format": "legacy (3DES, SHA-1 MAC)"
+            if self.legacy
+            else "modern (PBES2 AES-256, SHA-256 MAC)",
+        }
+
+
+def _cert_json(issued: IssuedCertificate) -> dict[str, object]:
+    return {"serial": issued.serial_hex, "profile": issued.profile, "pem": issued.pem.decode()}
+
+
+def issue_smime(
+    authority: Authority,
+    session: Session,
+    *,
+    username: str,
+    actor: str,
+    password: str | None = None,
+    legacy: bool = False,
+    split: bool = False,
+    signing_csr: bytes | None = None,
+    encryption_csr: bytes | None = None,
+) -> SmimeBundle:
+    """Issue a person's S/MIME signing and encryption certificates in the caller's transaction.
+
+    Earlier valid S/MIME certificates of the person are revoked as superseded, so the directory shows
+    one current pair. The PKCS#12 holds every key campusca generated (signing first); `split` also
+    makes one file per key, for clients that import a single key per file (gpgsm 2.2).
+    """
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"PKCS#12 password must be at least {MIN_PASSWORD} characters")
+    person = get_person(session, username)
+    policy = effective_policy(person.department)
+    domain = find_domain(session, policy) if policy.enabled else None
+    if policy.enabled:
+        if encryption_csr is not None:
+            raise PolicyViolation(
+                f"escrow is on for {policy.scope}: campusca generates the encryption key so that it can "
+                "be archived; send only a signing CSR"
+            )
+        if domain is None or active_key(domain) is None:
+            raise PolicyViolation(
+                f"escrow is on for {policy.scope} but its escrow domain has no key yet; "
+                "quorum mode needs its recovery agents first"
+            )
+    supersede_smime_certificates(authority, session, person, actor=actor)
+    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
+    signing = _issue_one(authority, session, person, SIGNING, signing_csr, bits, actor, {"escrowed": False})
+    details = {"escrowed": policy.enabled, "escrow_scope": policy.scope if policy.enabled else None}
+    encryption = _issue_one(authority, session, person, ENCRYPTION, encryption_csr, bits, actor, details)
+    _record_custody(authority, session, person, encryption, policy, domain, actor)
+    chosen = password or secrets.token_urlsafe(12)
+    pairs = [(p.key, p.issued.certificate) for p in (signing, encryption) if p.key is not None]
+    chain = authority.chain()
+
+    def export(selected: list[tuple[rsa.RSAPrivateKey, x509.Certificate]]) -> bytes | None:
+        if not selected:
+            return None
+        (key, certificate), *rest = selected
+        return export_pkcs12(
+            key=key,
+            certificate=certificate,
+            chain=chain,
+            password=chosen.encode(),
+            legacy=legacy,
+            friendly_name=person.email.encode(),
+            extra=rest,
+        )
+
+    return SmimeBundle(
+        username=person.username,
+        email=person.email,
+        signing=signing.issued,
+        encryption=encryption.issued,
+        escrowed=policy.enabled,
+        escrow_scope=policy.scope if policy.enabled else None,
+        escrow_mode=policy.mode if policy.enabled else None,
+        password=chosen,
+        password_generated=password is None,
+        legacy=legacy,
+        pkcs12=export(pairs),
+        pkcs12_signing=export(pairs[:1]) if split and signing.key is not None else None,
+        pkcs12_encryption=export(pairs[-1:]) if split and encryption.key is not None else None,
+    )
+
+
+def _issue_one(
+    authority: Authority,
+    session: Session,
+    person: Person,
+    profile: str,
+    csr_bytes: bytes | None,
+    bits: int,
+    actor: str,
+    details: dict[str, object],
+) -> IssuedKeyPair:
+    key: rsa.RSAPrivateKey | None = None
+    csr: x509.CertificateSigningRequest | None = None
+    if csr_bytes is not None:
+        try:
+            csr = load_csr(csr_bytes)
+        except CsrInvalid as error:
+            raise InvalidInput(f"{profile} CSR: {error}") from None
+        public_key: CertificatePublicKeyTypes = csr.public_key()
+        if profile == ENCRYPTION and not isinstance(public_key, rsa.RSAPublicKey):
+            raise InvalidInput("smime-encryption CSR must carry an RSA key (RSA key transport)")
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        public_key = key.public_key()
+    source = "csr" if csr is not None else "generated"
+    issued = issue_certificate(
+        authority,
+        session,
+        profile_name=profile,
+        public_key=public_key,
+        actor=actor,
+        person=person,
+        csr=csr,
+        audit_details={"key_source": source, **details},
+    )
+    if key is not None:
+        check_generated_key(key, issued.certificate)
+    return IssuedKeyPair(issued, key)
+
+
+def issue_escrowed_encryption(
+    authority: Authority, session: Session, person: Person, *, actor: str, details: dict[str, object]
+) -> IssuedKeyPair:
+    """Issue a new encryption certificate with a freshly generated, archived key (the re-key after a recovery)."""
+    policy = effective_policy(person.department)
+    domain = find_domain(session, policy) if policy.enabled else None
+    if domain is None or active_key(domain) is None:
+        raise PolicyViolation(f"escrow is off for {policy.scope}; no escrowed key can be issued")
+    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
+    pair = _issue_one(
+        authority, session, person, ENCRYPTION, None, bits, actor, {"escrowed": True, **details}
+    )
+    _record_custody(authority, session, person, pair, policy, domain, actor)
+    return pair
+
+
+def _record_custody(
+    authority: Authority,
+    session: Session,
+    person: Person,
+    encryption: IssuedKeyPair,
+    policy: EffectivePolicy,
+    domain: EscrowDomain | None,
+    actor: str,
+) -> KeyCustody:
+    if policy.enabled and domain is not None and encryption.key is not None:
+        der = encryption.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return archive_key(
+            authority,
+            session,
+            person=person,
+            certificate_id=encryption.issued.id,
+            certificate=encryption.issued.certificate,
+            private_key_der=der,
+            domain=domain,
+            actor=actor,
+        )
+    source = "generated" if encryption.key is not None else "csr"
+    custody = KeyCustody(
+        certificate_id=encryption.issued.id,
+        person_id=person.id,
+        escrowed=False,
+        key_source=source,
+        created_at=authority.now(),
+    )
+    session.add(custody)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="escrow.no_copy_held",
+        target=f"certificate:{encryption.issued.serial_hex}",
+        details={
+            "person": person.username,
+            "key_source": source,
+            "why": f"escrow is off for {policy.scope}",
+        },
+        at=authority.now(),
+    )
+    return custody
+
+
+def supersede_smime_certificates(
+    authority: Authority, session: Session, person: Person, *, actor: str
+) -> list[int]:
+    """Revoke (superseded) the person's valid S/MIME certificates before a new pair is issued."""
+    now = authority.now()
+    rows = session.execute(
+        select(Certificate).where(
+            Certificate.person_id == person.id,
+            Certificate.profile.in_(SMIME_PROFILES),
+            Certificate.revoked_at.is_(None),
+            Certificate.not_after > now,
+        )
+    ).scalars()
+    serials = [int(row.serial_hex, 16) for row in rows]
+    for serial in serials:
+        revoke_certificate(
+            authority,
+            session,
+            serial=serial,
+            reason=RevocationReason.SUPERSEDED,
+            actor=actor,
+            audit_details={"why": "a new S/MIME certificate pair was issued"},
+        )
+    return serials
+
+
+def check_generated_key(key: rsa.RSAPrivateKey, certificate: x509.Certificate) -> None:
+    """Refuse to release a key that does not belong to its certificate."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    ours = key.public_key().public_bytes(serialization.Encoding.DER, spki)
+    if ours != certificate.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise PolicyViolation("generated key does not match the issued certificate; nothing was issued")

@@ -1,0 +1,87 @@
+"""REST: escrow policy per organisation or department, recovery agents, and the escrow overview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from campusca.services import escrow
+from campusca.services.authority import Authority
+from campusca.services.tokens import TokenIdentity
+from campusca.web.deps import get_authority, read_session, require_role, write_session
+
+router = APIRouter(prefix="/escrow", tags=["escrow"])
+Admin = Annotated[TokenIdentity, Depends(require_role())]
+
+
+class PolicyIn(BaseModel):
+    organisation: str | None = None
+    department: str | None = Field(default=None, description="Department name, or ORG/NAME")
+    enabled: bool | None = Field(description="true/false; null makes a department inherit its organisation's")
+    mode: str | None = Field(default=None, description="simple or quorum")
+    approvals: int | None = Field(default=None, ge=1, le=255)
+    passphrases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Agent username -> share passphrase, when quorum shares are (re)made",
+    )
+
+
+class AgentIn(BaseModel):
+    username: str
+    organisation: str | None = None
+    department: str | None = None
+    passphrases: dict[str, str] = Field(
+        default_factory=dict, description="Quorum mode: every agent's passphrase, the new agent's included"
+    )
+
+
+@router.get("")
+def overview(
+    _: Annotated[TokenIdentity, Depends(require_role("auditor"))],
+    session: Annotated[Session, Depends(read_session)],
+) -> list[dict[str, object]]:
+    """Every organisation's and department's escrow policy, domain key and agents."""
+    return escrow.show_policies(session)
+
+
+@router.put("/policy")
+def set_policy(
+    body: PolicyIn,
+    identity: Admin,
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Set the escrow policy of an organisation or department (quorum: add the agents first)."""
+    return escrow.set_policy(
+        authority,
+        session,
+        org_name=body.organisation,
+        dept_name=body.department,
+        enabled=body.enabled,
+        mode=body.mode,
+        approvals=body.approvals,
+        passphrases=body.passphrases,
+        actor=identity.actor,
+    )
+
+
+@router.post("/agents", status_code=201)
+def add_agent(
+    body: AgentIn,
+    identity: Admin,
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Make a person with the recovery-agent role an agent of an escrow domain."""
+    return escrow.add_agent(
+        authority,
+        session,
+        username=body.username,
+        org_name=body.organisation,
+        dept_name=body.department,
+        passphrases=body.passphrases,
+        actor=identity.actor,
+    )

@@ -1,0 +1,160 @@
+"""REST: key recovery requests: request, approve, reject, release (once), close a legal case, list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from campusca.services import recovery, recovery_release
+from campusca.services.authority import Authority
+from campusca.services.errors import InvalidInput, NotAuthorized
+from campusca.services.issuance import parse_serial
+from campusca.web.api.recovery_auth import Caller, require_caller
+from campusca.web.deps import get_authority
+
+router = APIRouter(prefix="/recovery/requests", tags=["recovery"])
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
+Anyone = Annotated[Caller, Depends(require_caller(token_roles=("auditor",)))]
+Person = Annotated[Caller, Depends(require_caller(person=True))]
+
+
+class RequestIn(BaseModel):
+    username: str
+    reason: str = Field(description="lost-key or legal")
+    case: str | None = Field(default=None, max_length=128)
+    confidential: bool = False
+    certificates: list[str] = Field(
+        default_factory=list, description="Serials to cover (default: all escrowed)"
+    )
+
+
+class ApproveIn(BaseModel):
+    passphrase: str | None = Field(default=None, description="Quorum mode: the agent's share passphrase")
+
+
+class RejectIn(BaseModel):
+    note: str | None = Field(default=None, max_length=200)
+
+
+class ReleaseIn(BaseModel):
+    password: str | None = Field(
+        default=None, min_length=8, description="Lost key: one-time PKCS#12 password"
+    )
+    legacy: bool = False
+    release_code: str | None = Field(default=None, description="Quorum mode: the code shown at request time")
+    messages: list[str] = Field(default_factory=list, description="Legal: base64 of each encrypted message")
+
+
+def _person(caller: Caller) -> str | None:
+    """The acting person; None for an operator (admin token), who is trusted like the CLI."""
+    if caller.username is None and caller.token_role != "admin":
+        raise NotAuthorized("this needs a person's login (HTTP Basic) or an admin token")
+    return None if caller.is_operator and caller.username is None else caller.username
+
+
+def _decode(messages: list[str]) -> list[bytes]:
+    try:
+        return [base64.b64decode(m, validate=True) for m in messages]
+    except binascii.Error:
+        raise InvalidInput("messages must be base64-encoded") from None
+
+
+@router.post("", status_code=201)
+def request_recovery(body: RequestIn, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
+    """Open a request; a quorum-mode answer carries the release code, shown this once."""
+    return recovery.request_recovery(
+        authority,
+        username=body.username,
+        reason=body.reason,
+        actor=caller.actor,
+        requester=_person(caller),
+        case_ref=body.case,
+        confidential=body.confidential,
+        serials=[parse_serial(s) for s in body.certificates],
+    ).to_json()
+
+
+@router.get("")
+def list_requests(
+    _: Anyone, authority: AuthorityDep, status: str | None = None, username: str | None = Query(default=None)
+) -> list[dict[str, object]]:
+    """Recovery requests, newest first."""
+    return [v.to_json() for v in recovery.list_requests(authority, status=status, username=username)]
+
+
+@router.get("/{request_id}")
+def get_request(request_id: int, _: Anyone, authority: AuthorityDep) -> dict[str, object]:
+    """One request: status, approvals so far, expiry."""
+    return recovery.get_request(authority, request_id).to_json()
+
+
+@router.post("/{request_id}/approve")
+def approve(request_id: int, body: ApproveIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+    """Approve as the logged-in recovery agent (quorum mode: with the agent's share passphrase)."""
+    if caller.username is None:
+        raise NotAuthorized("approvals come from recovery agents logged in as themselves")
+    return recovery.approve(
+        authority,
+        request_id=request_id,
+        agent=caller.username,
+        passphrase=body.passphrase,
+        actor=caller.actor,
+    ).to_json()
+
+
+@router.post("/{request_id}/reject")
+def reject(request_id: int, body: RejectIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+    """Reject (a recovery agent) or withdraw (the requester) a request."""
+    return recovery.reject(
+        authority, request_id=request_id, by=_person(caller), note=body.note, actor=caller.actor
+    ).to_json()
+
+
+@router.post("/{request_id}/release")
+def release(request_id: int, body: ReleaseIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+    """Release once: a lost key's PKCS#12 (base64), or a legal case's decrypted messages (base64)."""
+    releaser = _person(caller)
+    if body.messages:
+        legal = recovery_release.release_legal(
+            authority,
+            request_id=request_id,
+            messages=_decode(body.messages),
+            actor=caller.actor,
+            releaser=releaser,
+            release_code=body.release_code,
+        )
+        plain = [base64.b64encode(p).decode() for p in legal.plaintexts]
+        return {**_rekey_json(legal), "plaintexts": plain}
+    if body.password is None:
+        raise InvalidInput("a lost-key release needs a password; a legal release needs messages")
+    lost = recovery_release.release_lost_key(
+        authority,
+        request_id=request_id,
+        password=body.password,
+        actor=caller.actor,
+        releaser=releaser,
+        release_code=body.release_code,
+        legacy=body.legacy,
+    )
+    return {
+        **_rekey_json(lost),
+        "pkcs12": base64.b64encode(lost.pkcs12).decode(),
+        "history": list(lost.history),
+    }
+
+
+def _rekey_json(result: recovery_release.LegalRelease | recovery_release.LostKeyRelease) -> dict[str, object]:
+    return {**result.request.to_json(), "revoked": list(result.revoked), "new_certificate": result.new_serial}
+
+
+@router.post("/{request_id}/close-case")
+def close_case(request_id: int, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+    """Close a released legal case; a confidential one now gets its revocation, re-key and notice."""
+    result = recovery_release.close_case(
+        authority, request_id=request_id, actor=caller.actor, closer=_person(caller)
+    )
+    return _rekey_json(result)

@@ -1,0 +1,66 @@
+"""REST: a person's S/MIME certificate pair, as a PKCS#12 (base64) with the escrow notice."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from campusca.services.authority import Authority
+from campusca.services.errors import NotAuthorized
+from campusca.services.smime import issue_smime
+from campusca.web.api.recovery_auth import Caller, require_caller
+from campusca.web.deps import get_authority, write_session
+
+router = APIRouter(prefix="/smime", tags=["smime"])
+
+
+class IssueIn(BaseModel):
+    username: str
+    password: str | None = Field(
+        default=None, min_length=8, description="PKCS#12 password; default: generated"
+    )
+    legacy: bool = Field(default=False, description="3DES/SHA-1 PKCS#12 (gpgsm 2.2, older Apple systems)")
+    split: bool = Field(default=False, description="Also one PKCS#12 per key")
+    csr_signing: str | None = Field(default=None, max_length=65536)
+    csr_encryption: str | None = Field(default=None, max_length=65536, description="Only where escrow is off")
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data is not None else None
+
+
+@router.post("/certificates", status_code=201)
+def issue(
+    body: IssueIn,
+    caller: Annotated[Caller, Depends(require_caller(token_roles=("ra-officer",)))],
+    authority: Annotated[Authority, Depends(get_authority)],
+    session: Annotated[Session, Depends(write_session)],
+) -> dict[str, object]:
+    """Issue a signing and an encryption certificate; a person may issue only their own (Basic login)."""
+    if (
+        caller.username is not None
+        and caller.username != body.username.strip().lower()
+        and not caller.is_operator
+    ):
+        raise NotAuthorized("people can issue S/MIME certificates only for themselves")
+    bundle = issue_smime(
+        authority,
+        session,
+        username=body.username,
+        actor=caller.actor,
+        password=body.password,
+        legacy=body.legacy,
+        split=body.split,
+        signing_csr=body.csr_signing.encode() if body.csr_signing else None,
+        encryption_csr=body.csr_encryption.encode() if body.csr_encryption else None,
+    )
+    extra = {
+        "pkcs12_signing": _b64(bundle.pkcs12_signing),
+        "pkcs12_encryption": _b64(bundle.pkcs12_encryption),
+    }
+    password = bundle.password if bundle.password_generated and bundle.pkcs12 else None
+    return {**bundle.to_json(), "pkcs12": _b64(bundle.pkcs12), **extra, "password": password}
