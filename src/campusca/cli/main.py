@@ -16,11 +16,11 @@ from campusca.cli.device import device_app
 from campusca.cli.directory import dept_app, org_app, user_app
 from campusca.cli.directory_lookup import lookup_app
 from campusca.cli.escrow import escrow_app
-from campusca.cli.recovery import recovery_app
-from campusca.cli.smime import smime_app
 from campusca.cli.invite import invitations_app, invite
+from campusca.cli.recovery import recovery_app
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
+from campusca.cli.smime import smime_app
 from campusca.errors import CampusCAError
 
 app = typer.Typer(

@@ -20,10 +20,10 @@ from campusca.web.api import certificates as api_certificates
 from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
 from campusca.web.api import escrow as api_escrow
-from campusca.web.api import recovery as api_recovery
-from campusca.web.api import smime as api_smime
 from campusca.web.api import invitations as api_invitations
+from campusca.web.api import recovery as api_recovery
 from campusca.web.api import scep as api_scep
+from campusca.web.api import smime as api_smime
 from campusca.web.background import install_background_jobs
 from campusca.web.errors import install_error_handlers
 
@@ -44,11 +44,11 @@ def create_app(authority: Authority) -> FastAPI:
     api.include_router(api_certificates.router)
     api.include_router(api_directory.router)
     api.include_router(api_scep.router)
-    api.include_router(api_invitations.router)
-    api.include_router(api_devices.router)
     api.include_router(api_escrow.router)
     api.include_router(api_smime.router)
     api.include_router(api_recovery.router)
+    api.include_router(api_invitations.router)
+    api.include_router(api_devices.router)
     app.include_router(api)
     app.include_router(crl.router)
     app.include_router(ocsp.router)
