@@ -1,0 +1,258 @@
+"""SCEP enrollments per second: `campusca serve` against micromdm's `scepserver` (Debian `scep` 2.1.0).
+
+Both servers run on 127.0.0.1 on this machine, one after the other, and get PKCSReqs built ahead of
+time by the same code (RSA-2048 client keys, AES-128-CBC, SHA-256, PKCS#1 v1.5 key transport, a
+transient self-signed signer, a unique subject per request), POSTed by the same asyncio/httpx load
+generator with the same concurrency. Both CAs sign with RSA-2048. campusca checks and consumes a
+one-time challenge per request (created in bulk first), writes the certificate, the enrollment and
+the hash-chained audit record in one SQLite transaction; scepserver compares a static challenge and
+writes the certificate to its file depot. Prints both rates and their ratio.
+
+Run: `.venv/bin/python bench/scep.py [--requests N] [--concurrency C] [--workers W]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from asn1crypto import core
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import AttributeOID, NameOID
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.ca import CaHome, free_port, serving, write_public_url  # noqa: E402
+from tests.support.scep_client import build_pkcs_req, make_transient_signer  # noqa: E402
+
+from campusca.config import load_settings  # noqa: E402
+from campusca.pki import cms  # noqa: E402
+from campusca.scep import ScepOID  # noqa: E402
+from campusca.services import scep  # noqa: E402
+from campusca.services.authority import open_authority  # noqa: E402
+from campusca.services.directory import get_person  # noqa: E402
+
+SCEPSERVER_CHALLENGE = "bench-static-challenge"
+WARMUP = 4
+KEY_POOL = 8  # client keys are reused across requests (each request still has its own subject and signer)
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    requests: int
+    successes: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.successes / self.seconds if self.seconds else 0.0
+
+
+def build_requests(
+    recipient: x509.Certificate, challenges: Sequence[str], keys: Sequence[rsa.RSAPrivateKey], tag: str
+) -> list[bytes]:
+    """One PKCSReq per challenge, encrypted to `recipient`, each with its own CN and transactionID."""
+    requests = []
+    for i, challenge in enumerate(challenges):
+        key = keys[i % len(keys)]
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"bench-{tag}-{i}")]))
+            .add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
+            .sign(key, hashes.SHA256())
+        )
+        message = build_pkcs_req(
+            csr,
+            signer_key=key,
+            signer_certificate=make_transient_signer(key),
+            recipient=recipient,
+            cipher=cms.ContentCipher.AES_128_CBC,
+            digest="sha256",
+            transaction_id=secrets.token_hex(20),
+        )
+        requests.append(message.der)
+    return requests
+
+
+def post_all(url: str, bodies: Sequence[bytes], concurrency: int) -> tuple[list[bytes], float]:
+    """POST every body once with `concurrency` requests in flight; the same generator for both servers."""
+
+    async def run() -> tuple[list[bytes], float]:
+        replies: list[bytes] = [b""] * len(bodies)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(len(bodies)):
+            queue.put_nowait(index)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        headers = {"Content-Type": "application/x-pki-message"}
+        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    index = queue.get_nowait()
+                    response = await client.post(url, content=bodies[index], headers=headers)
+                    if response.status_code == 200:
+                        replies[index] = response.content
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return replies, time.perf_counter() - started
+
+    return asyncio.run(run())
+
+
+def count_successes(replies: Sequence[bytes]) -> int:
+    """CertReps whose pkiStatus is SUCCESS (checked after the clock stopped)."""
+    successes = 0
+    for reply in replies:
+        if not reply:
+            continue
+        values = cms.parse_signed_data(reply).signed_attributes.get(ScepOID.PKI_STATUS, ())
+        if values and core.load(values[0].dump()).native == "0":
+            successes += 1
+    return successes
+
+
+def measure(name: str, scep_url: str, bodies: list[bytes], concurrency: int) -> Run:
+    url = f"{scep_url}?operation=PKIOperation"
+    post_all(url, bodies[:WARMUP], concurrency)  # connection set-up, imports, caches
+    replies, seconds = post_all(url, bodies[WARMUP:], concurrency)
+    return Run(name, len(replies), count_successes(replies), seconds)
+
+
+@contextmanager
+def campusca_instance(root: Path, workers: int) -> Iterator[CaHome]:
+    home = root / "campusca"
+    ca = CaHome(home=home, port=free_port())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "campusca.cli.main",
+            "--home",
+            str(home),
+            "init",
+            "--demo",
+            "--key-type",
+            "rsa-2048",
+        ],
+        check=True,
+        capture_output=True,
+        env=ca.env(),
+    )
+    write_public_url(home, ca.port)
+    with serving(ca, workers=workers):
+        yield ca
+
+
+@contextmanager
+def scepserver_instance(root: Path) -> Iterator[str]:
+    depot = root / "depot"
+    subprocess.run(
+        ["scepserver", "ca", "-init", "-depot", str(depot), "-keySize", "2048"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = (root / "scepserver.log").open("w")
+    process = subprocess.Popen(
+        [
+            "scepserver",
+            "-depot",
+            str(depot),
+            "-port",
+            str(port),
+            "-challenge",
+            SCEPSERVER_CHALLENGE,
+            "-allowrenew",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/scep"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}?operation=GetCACaps", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"scepserver did not start; see {root / 'scepserver.log'}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="enrollments per server (default 200)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="campusca serve --workers (default 2)")
+    args = parser.parse_args()
+    if shutil.which("scepserver") is None:
+        sys.exit("scepserver is not installed (Debian package 'scep')")
+    total = args.requests + WARMUP
+    root = Path(tempfile.mkdtemp(prefix="campusca-bench-scep-"))
+    try:
+        keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(KEY_POOL)]
+        with scepserver_instance(root) as scep_url:
+            ca_cert = x509.load_der_x509_certificate(httpx.get(f"{scep_url}?operation=GetCACert").content)
+            bodies = build_requests(ca_cert, [SCEPSERVER_CHALLENGE] * total, keys, "go")
+            theirs = measure("scepserver (micromdm 2.1.0, Go)", scep_url, bodies, args.concurrency)
+        with campusca_instance(root, args.workers) as ca:
+            authority = open_authority(load_settings(ca.home))
+            with (
+                authority.db.write() as session
+            ):  # one-time challenges, created in bulk before the clock runs
+                alice = get_person(session, "alice")
+                challenges = [
+                    scep.create_challenge(authority, session, person=alice, actor="bench")
+                    for _ in range(total)
+                ]
+            ra = scep.ra_identity(authority).certificate
+            authority.db.dispose()
+            bodies = build_requests(ra, challenges, keys, "py")
+            ours = measure(
+                f"campusca serve (--workers {args.workers})", f"{ca.url}/scep", bodies, args.concurrency
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"SCEP PKCSReq enrollments, {args.requests} per server, concurrency {args.concurrency}, this machine:"
+    )
+    for run in (ours, theirs):
+        print(
+            f"  {run.name:<36} {run.successes:>5}/{run.requests} issued in {run.seconds:6.2f} s = {run.per_second:8.1f}/s"
+        )
+    ratio = ours.per_second / theirs.per_second if theirs.per_second else float("nan")
+    print(f"  ratio campusca / scepserver = {ratio:.2f}  (rates count issued certificates only)")
+    if theirs.successes != theirs.requests:
+        # Observed with 2.1.0: under concurrency a few requests get FAILURE badRequest (nothing logged);
+        # with --concurrency 1 every one succeeds.
+        print("  note: scepserver refused some concurrent requests (CertRep FAILURE)")
+    if ours.successes != ours.requests:
+        sys.exit("campusca failed some enrollments")
+
+
+if __name__ == "__main__":
+    main()
