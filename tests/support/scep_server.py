@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from asn1crypto import csr as asn1_csr
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 from sqlalchemy import func, select
 
@@ -111,6 +114,9 @@ def make_csr(
     dns: tuple[str, ...] = (),
     digest: hashes.HashAlgorithm | None = None,
 ) -> x509.CertificateSigningRequest:
+    """A CSR with a CN, optional challengePassword and DNS names; SHA-1 ones are built by hand."""
+    if isinstance(digest, hashes.SHA1):
+        return _sha1_csr(key, cn=cn, challenge=challenge)
     builder = x509.CertificateSigningRequestBuilder().subject_name(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     )
@@ -121,6 +127,34 @@ def make_csr(
     if challenge is not None:
         builder = builder.add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
     return builder.sign(key, digest or hashes.SHA256())
+
+
+def _sha1_csr(key: rsa.RSAPrivateKey, *, cn: str, challenge: str | None) -> x509.CertificateSigningRequest:
+    """cryptography 49 refuses to sign a CSR with SHA-1, which old iOS (caps without SHA-256) still sends."""
+    attributes = []
+    if challenge is not None:
+        value = asn1_x509.DirectoryString(name="printable_string", value=challenge)
+        attributes.append(asn1_csr.CRIAttribute({"type": "challenge_password", "values": [value]}))
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    info = asn1_csr.CertificationRequestInfo(
+        {
+            "version": 0,
+            "subject": asn1_x509.Name.build({"common_name": cn}),
+            "subject_pk_info": asn1_keys.PublicKeyInfo.load(public),
+            "attributes": attributes,
+        }
+    )
+    signature = key.sign(info.dump(), padding.PKCS1v15(), hashes.SHA1())
+    request = asn1_csr.CertificationRequest(
+        {
+            "certification_request_info": info,
+            "signature_algorithm": {"algorithm": "sha1_rsa"},
+            "signature": signature,
+        }
+    )
+    return x509.load_der_x509_csr(request.dump())
 
 
 @dataclass(frozen=True)
