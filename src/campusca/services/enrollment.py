@@ -200,7 +200,8 @@ def handle_device_request(authority: Authority, body: bytes) -> bytes:
     attributes = _parse(body, ())
     issuing = authority.ca(ISSUING_CA).certificate
     if attributes.signer_certificate.issuer == issuing.subject:
-        return enrollment_phase3.answer(authority, _parse(body, authority.chain()))
+        # The signature is verified; enrollment_phase3 checks the certificate against our CA and records.
+        return enrollment_phase3.answer(authority, attributes)
     roots = _apple_roots(authority)
     return _phase2(authority, _parse(body, roots) if roots else attributes)
 

@@ -14,6 +14,7 @@ from campusca.config import load_settings
 from campusca.services import directory
 from campusca.services.authority import Authority, open_authority
 from tests.support.ca import CaHome, free_port, serving
+from tests.support.iphone_simulator import SimulatedIPhone
 from tests.support.sms_gateway import SmsGateway, sms_gateway
 
 ALICE_PHONE = "+15551230001"
@@ -33,6 +34,10 @@ class EnrollmentSite:
     @property
     def plain_url(self) -> str:
         return self.ca.url
+
+    def enrol(self, phone: SimulatedIPhone, username: str = "alice") -> dict:
+        """Invite by SMS and enrol `phone` from the link; returns the decrypted final profile."""
+        return phone.enrol(self.invite(username), username, PASSWORD)
 
     def invite(self, username: str = "alice", *extra: str) -> str:
         """`campusca invite USERNAME --via sms`, and the link as the SMS gateway received it."""
@@ -71,7 +76,9 @@ def prepare_home(template: Path, workdir: Path) -> CaHome:
 
 
 @contextmanager
-def enrollment_site(template: Path, workdir: Path, **settings: object) -> Iterator[EnrollmentSite]:
+def enrollment_site(
+    template: Path, workdir: Path, *, workers: int = 1, **settings: object
+) -> Iterator[EnrollmentSite]:
     """Serve a copy of the template CA with the enrollment settings given (plus an SMS gateway)."""
     ca = prepare_home(template, workdir)
     with sms_gateway() as gateway:
@@ -80,7 +87,7 @@ def enrollment_site(template: Path, workdir: Path, **settings: object) -> Iterat
         authority = open_authority(load_settings(ca.home))
         authority.db.upgrade()
         try:
-            with serving(ca):
+            with serving(ca, workers=workers):
                 yield EnrollmentSite(
                     ca=ca, url=f"https://127.0.0.1:{ca.port}", authority=authority, gateway=gateway
                 )
