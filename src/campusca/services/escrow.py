@@ -43,14 +43,13 @@ class EffectivePolicy:
     enabled: bool
     mode: str
     approvals: int
-    organisation: Organisation
-    department: Department | None  # the department when it sets its own policy
+    scope: str  # "organisation:NAME" or "department:ORG/NAME"
+    organisation_id: int
+    department_id: int | None  # the department when it sets its own policy
 
     @property
-    def scope(self) -> str:
-        if self.department is not None:
-            return f"department:{self.organisation.name}/{self.department.name}"
-        return f"organisation:{self.organisation.name}"
+    def inherited(self) -> bool:
+        return self.department_id is None
 
 
 def effective_policy(department: Department) -> EffectivePolicy:
@@ -61,23 +60,25 @@ def effective_policy(department: Department) -> EffectivePolicy:
             enabled=department.escrow_enabled,
             mode=department.escrow_mode or org.escrow_mode or SIMPLE,
             approvals=department.escrow_approvals or org.escrow_approvals or 1,
-            organisation=org,
-            department=department,
+            scope=_scope_name(department),
+            organisation_id=org.id,
+            department_id=department.id,
         )
     return EffectivePolicy(
         enabled=bool(org.escrow_enabled),
         mode=org.escrow_mode or SIMPLE,
         approvals=org.escrow_approvals or 1,
-        organisation=org,
-        department=None,
+        scope=_scope_name(org),
+        organisation_id=org.id,
+        department_id=None,
     )
 
 
 def find_domain(session: Session, policy: EffectivePolicy) -> EscrowDomain | None:
-    if policy.department is not None:
-        query = select(EscrowDomain).where(EscrowDomain.department_id == policy.department.id)
+    if policy.department_id is not None:
+        query = select(EscrowDomain).where(EscrowDomain.department_id == policy.department_id)
     else:
-        query = select(EscrowDomain).where(EscrowDomain.organisation_id == policy.organisation.id)
+        query = select(EscrowDomain).where(EscrowDomain.organisation_id == policy.organisation_id)
     return session.execute(query).scalar()
 
 
@@ -325,7 +326,7 @@ def scope_view(session: Session, scope: Organisation | Department) -> dict[str, 
         "enabled": policy.enabled if policy else bool(scope.escrow_enabled),
         "mode": policy.mode if policy else (scope.escrow_mode or SIMPLE),
         "approvals": policy.approvals if policy else (scope.escrow_approvals or 1),
-        "inherits_from": policy.scope if policy and policy.department is None else None,
+        "inherits_from": policy.scope if policy and policy.inherited else None,
         "agents": [],
         "key": None,
         "archived_keys": 0,
