@@ -92,7 +92,9 @@ def _definite(data: bytes, start: int, end: int, depth: int) -> bytes | None:
             if not indefinite and _octet_chunks_only(data, pointer, header_end, value_end):
                 # Go's pkcs7 (micromdm scepclient) writes encryptedContent as a *definite* constructed
                 # [0] holding one OCTET STRING; asn1crypto takes the chunked form only when indefinite.
-                parts.append(data[pointer:identifier_end] + b"\x80" + data[header_end:value_end] + b"\x00\x00")
+                parts.append(
+                    data[pointer:identifier_end] + b"\x80" + data[header_end:value_end] + b"\x00\x00"
+                )
                 changed = True
                 pointer = value_end
                 continue
