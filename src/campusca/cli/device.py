@@ -28,17 +28,9 @@ def device_list(
         return
     table(
         f"Devices ({len(views)})",
-        ["udid", "owner", "product", "serial", "state", "certificates", "updated"],
+        ["udid", "owner", "product", "state", "valid certs"],
         [
-            [
-                v.udid,
-                v.owner,
-                v.product,
-                v.serial,
-                v.state,
-                ", ".join(f"{c.role}:{c.status}" for c in v.certificates),
-                f"{v.updated_at:%Y-%m-%d %H:%M}",
-            ]
+            [v.udid, v.owner, v.product, v.state, sum(c.status == "valid" for c in v.certificates)]
             for v in views
         ],
     )

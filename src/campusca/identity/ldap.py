@@ -6,6 +6,7 @@ directory's groups (member/uniqueMember) and from the user's memberOf values whe
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,8 @@ class LdapProvider:
             self._server,
             user=user,
             password=password,
-            receive_timeout=self._options.timeout_seconds,
+            # ldap3 packs this into SO_RCVTIMEO with struct, which takes whole seconds only.
+            receive_timeout=max(1, math.ceil(self._options.timeout_seconds)),
             raise_exceptions=False,
             read_only=True,
         )

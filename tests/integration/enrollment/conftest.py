@@ -52,13 +52,23 @@ def toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_value(str(k))} = {toml_value(v)}" for k, v in value.items()) + " }"
     return str(value)
 
 
 def write_settings(home: Path, port: int, values: dict[str, object]) -> None:
+    """campusca.toml: scalars first, then tables such as `[ldap."Example University"]`."""
     lines = [f'public_url = "https://127.0.0.1:{port}"']
-    lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-    (home / "campusca.toml").write_text("\n".join(lines) + "\n")
+    tables: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            for name, table in value.items():
+                tables.append(f"\n[{key}.{toml_value(name)}]")
+                tables += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+        else:
+            lines.append(f"{key} = {toml_value(value)}")
+    (home / "campusca.toml").write_text("\n".join(lines + tables) + "\n")
 
 
 def prepare_home(template: Path, workdir: Path) -> CaHome:
