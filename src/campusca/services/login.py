@@ -105,7 +105,7 @@ def authenticate(
 
     Every outcome is audited (login.succeeded / login.failed); failures count towards the limits.
     """
-    account = username.strip().lower()[:256]
+    account = username.strip().lower()[:128]  # usernames are at most 128 characters
     with authority.db.read() as session:
         throttled = _throttled(authority, session, account, address)
     if throttled:
@@ -232,3 +232,13 @@ def check_csrf(web_session: WebSession, csrf_token: str | None) -> None:
 
 def end_session(session: Session, web_session: WebSession) -> None:
     session.delete(web_session)
+
+
+def purge_expired(authority: Authority) -> int:
+    """Drop sessions that ended a day ago and failures older than any window; returns sessions dropped."""
+    now = authority.now()
+    with authority.db.write() as session:
+        dropped = session.execute(delete(WebSession).where(WebSession.expires_at < now - timedelta(days=1)))
+        horizon = now - timedelta(minutes=authority.settings.login_failure_window_minutes * 4)
+        session.execute(delete(LoginFailure).where(LoginFailure.at < horizon))
+        return int(dropped.rowcount or 0)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from campusca.services import audit, devices
 from campusca.services.authority import Authority
 from campusca.services.invitations import Delivery, Senders, create_invitation, deliver_due, deliver_message
 from campusca.services.issuance import serial_to_hex
+from campusca.services.login import purge_expired
 
 log = logging.getLogger("campusca.renewal")
 LEASE_NAME = "renewal"
@@ -97,6 +98,7 @@ def run_once(
 ) -> RenewalReport:
     """Retry due messages, then invite the owners of devices whose certificates need replacing."""
     retried = tuple(deliver_due(authority, senders))
+    purge_expired(authority)
     window = timedelta(days=authority.settings.renewal_window_days if window_days is None else window_days)
     with authority.db.read() as session:
         device_ids = list(session.execute(select(Device.id).where(Device.state != "retired")).scalars())
