@@ -153,6 +153,7 @@ def issue_for_enrollment(
 
 
 def _enrol(authority: Authority, message: PkiMessage) -> ScepAnswer:
+    """PKCSReq or RenewalReq: answer a re-send as before, else authorise, then hold or issue."""
     csr = message.csr
     if csr is None:  # the codec sets it for both request types; this guards the type
         raise PolicyViolation("PKCSReq must carry a CSR")
@@ -163,24 +164,7 @@ def _enrol(authority: Authority, message: PkiMessage) -> ScepAnswer:
         if earlier is not None:
             return _answer_for(authority, earlier)
         grant = _authorise(authority, session, message, csr)
-        row = ScepEnrollment(
-            transaction_id=message.transaction_id,
-            requester_key_sha256=requester_key_hash(message.signer_certificate),
-            signer_fingerprint_sha256=message.signer_certificate.fingerprint(hashes.SHA256()).hex(),
-            message_type=int(message.message_type),
-            csr_der=csr_der,
-            csr_sha256=hashlib.sha256(csr_der).hexdigest(),
-            person_id=grant.person.id,
-            device_ref=grant.device_ref,
-            profile=grant.profile,
-            challenge_id=grant.challenge_id,
-            renewed_certificate_id=grant.renewed.id if grant.renewed is not None else None,
-            status="pending",
-            created_at=authority.now(),
-            updated_at=authority.now(),
-        )
-        session.add(row)
-        session.flush()
+        row = _record(authority, session, message, csr_der, grant)
         if grant.renewed is None and grant.profile in authority.settings.scep_approval_profiles:
             audit.record(
                 session,
@@ -199,6 +183,31 @@ def _enrol(authority: Authority, message: PkiMessage) -> ScepAnswer:
             authority, session, row, actor=SCEP_ACTOR, request_details=_wire_details(message)
         )
         return ScepAnswer(ScepAnswerKind.ISSUED, issued_chain(authority, certificate))
+
+
+def _record(
+    authority: Authority, session: Session, message: PkiMessage, csr_der: bytes, grant: _Grant
+) -> ScepEnrollment:
+    """Store the authorised enrollment (status pending until a certificate is linked)."""
+    row = ScepEnrollment(
+        transaction_id=message.transaction_id,
+        requester_key_sha256=requester_key_hash(message.signer_certificate),
+        signer_fingerprint_sha256=message.signer_certificate.fingerprint(hashes.SHA256()).hex(),
+        message_type=int(message.message_type),
+        csr_der=csr_der,
+        csr_sha256=hashlib.sha256(csr_der).hexdigest(),
+        person_id=grant.person.id,
+        device_ref=grant.device_ref,
+        profile=grant.profile,
+        challenge_id=grant.challenge_id,
+        renewed_certificate_id=grant.renewed.id if grant.renewed is not None else None,
+        status="pending",
+        created_at=authority.now(),
+        updated_at=authority.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _wire_details(message: PkiMessage) -> dict[str, object]:
