@@ -235,3 +235,13 @@ def test_phase_2_must_chain_to_apple_when_the_device_ca_is_configured(
         body = fake.phase2_body(fake.download_profile_service(_last_link(site)))
         answer = fake.post_attributes(f"{site.url}/enroll/ota", body)
         assert answer.status_code == 403 and "trusted device CA" in answer.text
+
+
+def test_garbage_and_unknown_links_get_clear_answers_not_errors(strict_site: EnrollmentSite) -> None:
+    phone = SimulatedIPhone()
+    garbage = phone.post_attributes(f"{strict_site.url}/enroll/ota", b"not a cms message")
+    assert garbage.status_code == 400 and "CMS SignedData" in garbage.text
+    unknown = phone.open_link(f"{strict_site.url}/enroll/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert unknown.status_code == 410 and "not valid" in unknown.text
+    no_session = phone.browser.get(f"{strict_site.url}/enroll/AAAA/profile")
+    assert no_session.status_code == 403 and "log in" in no_session.text
