@@ -56,6 +56,17 @@ def _person(caller: Caller) -> str | None:
     return None if caller.is_operator and caller.username is None else caller.username
 
 
+_OVERSEERS = frozenset({"admin", "auditor", "recovery-agent", "legal-officer", "helpdesk"})
+
+
+def _may_see_requests(caller: Caller) -> None:
+    """Requests name people and legal cases: only agents, officers, the help desk and auditors list them."""
+    if caller.username is not None and not _OVERSEERS & set(caller.roles):
+        raise NotAuthorized(
+            "listing recovery requests needs the recovery-agent, legal-officer or helpdesk role"
+        )
+
+
 def _decode(messages: list[str]) -> list[bytes]:
     try:
         return [base64.b64decode(m, validate=True) for m in messages]
@@ -80,15 +91,20 @@ def request_recovery(body: RequestIn, caller: Anyone, authority: AuthorityDep) -
 
 @router.get("")
 def list_requests(
-    _: Anyone, authority: AuthorityDep, status: str | None = None, username: str | None = Query(default=None)
+    caller: Anyone,
+    authority: AuthorityDep,
+    status: str | None = None,
+    username: str | None = Query(default=None),
 ) -> list[dict[str, object]]:
     """Recovery requests, newest first."""
+    _may_see_requests(caller)
     return [v.to_json() for v in recovery.list_requests(authority, status=status, username=username)]
 
 
 @router.get("/{request_id}")
-def get_request(request_id: int, _: Anyone, authority: AuthorityDep) -> dict[str, object]:
+def get_request(request_id: int, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
     """One request: status, approvals so far, expiry."""
+    _may_see_requests(caller)
     return recovery.get_request(authority, request_id).to_json()
 
 
