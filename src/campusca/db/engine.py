@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -65,6 +65,13 @@ class Database:
         with self._read_sessions() as session, session.begin():
             yield session
             session.rollback()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A bare read transaction for hot paths (OCSP) that need no ORM objects."""
+        with self._read_engine.connect() as connection:
+            yield connection
+            connection.rollback()
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied."""

@@ -42,12 +42,14 @@ def record_hash(
 
 def next_counter(session: Session, name: str) -> int:
     """Increment a named counter and return its new value; the UPDATE locks the row until commit."""
-    bumped = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+    bumped = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar()
+    if bumped is None:
         session.add(Counter(name=name, value=1))
         session.flush()
         return 1
-    return int(session.execute(select(Counter.value).where(Counter.name == name)).scalar_one())
+    return int(bumped)
 
 
 def record(
@@ -63,8 +65,9 @@ def record(
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
     details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
     seq = next_counter(session, _COUNTER)
-    prev = session.get(AuditRecord, seq - 1)
-    prev_hash = prev.hash if prev is not None else GENESIS_HASH
+    prev_hash = (
+        session.execute(select(AuditRecord.hash).where(AuditRecord.seq == seq - 1)).scalar() or GENESIS_HASH
+    )
     entry = AuditRecord(
         seq=seq,
         at=at,

@@ -1,7 +1,14 @@
-"""The OCSP responder (RFC 6960, RFC 5019): status straight from the database, so revocation shows at once."""
+"""The OCSP responder (RFC 6960, RFC 5019): status straight from the database, so revocation shows at once.
+
+Signing dominates the cost of an answer, so answers to nonce-less queries are kept and re-used
+(RFC 5019 §2.2 "pre-produced responses") — but only while the status read from the database for this
+very query is the one they state, so a revocation is visible on the next query in every process.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +21,8 @@ from campusca.services.authority import ISSUING_CA, Authority
 from campusca.services.errors import NotAuthorized
 from campusca.services.issuance import serial_to_hex
 
+_CACHE_SIZE = 20_000
+
 
 @dataclass(frozen=True, slots=True)
 class OcspResult:
@@ -23,18 +32,56 @@ class OcspResult:
     next_update: datetime
 
 
+class _SignedAnswers:
+    """A bounded LRU of signed answers keyed by the query and the exact status they state."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[object, ...], OcspResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...], fresh_after: datetime) -> OcspResult | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found.this_update < fresh_after:
+                return None
+            self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], result: OcspResult) -> None:
+        with self._lock:
+            self._items[key] = result
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_answers = _SignedAnswers(_CACHE_SIZE)
+_issuer_checks: dict[tuple[bytes, bytes, str, int], bool] = {}
+
+
+def _names_issuing_ca(authority: Authority, query: OcspQuery) -> bool:
+    ca = authority.ca(ISSUING_CA)
+    key = (query.issuer_name_hash, query.issuer_key_hash, query.hash_algorithm.name, ca.id)
+    known = _issuer_checks.get(key)
+    if known is None:
+        known = query.names_issuer(ca.certificate)
+        if len(_issuer_checks) < 1024:  # bounded: junk hashes must not grow it without limit
+            _issuer_checks[key] = known
+    return known
+
+
 def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
     """Answer one query about a certificate of the issuing CA, signed by the OCSP responder certificate.
 
     Raises NotAuthorized when the query names a CA this responder does not answer for
     (RFC 6960 §2.3 `unauthorized`).
     """
-    ca = authority.ca(ISSUING_CA)
-    if not query.names_issuer(ca.certificate):
+    if not _names_issuing_ca(authority, query):
         raise NotAuthorized("this responder answers for the issuing CA only")
-    responder = authority.identity("ocsp")
-    with authority.db.read() as session:
-        row = session.execute(
+    ca = authority.ca(ISSUING_CA)
+    with authority.db.read_connection() as connection:
+        row = connection.execute(
             select(Certificate.revoked_at, Certificate.revocation_reason).where(
                 Certificate.serial_hex == serial_to_hex(query.serial), Certificate.ca_id == ca.id
             )
@@ -46,13 +93,23 @@ def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
     else:
         answer = OcspAnswer(CertStatus.GOOD)
     now = authority.now().replace(microsecond=0)
-    next_update = now + timedelta(minutes=authority.settings.ocsp_validity_minutes)
+    validity = timedelta(minutes=authority.settings.ocsp_validity_minutes)
+    key = (query.issuer_key_hash, query.hash_algorithm.name, query.serial, answer)
+    if query.nonce is None:
+        # Re-sign after a quarter of the validity so caches downstream always get most of it.
+        cached = _answers.get(key, fresh_after=now - validity / 4)
+        if cached is not None:
+            return cached
+    responder = authority.identity("ocsp")
     der = build_ocsp_response(
         query,
         answer,
         responder_certificate=responder.certificate,
         responder_key=responder.key,
         this_update=now,
-        next_update=next_update,
+        next_update=now + validity,
     )
-    return OcspResult(der=der, status=answer.status, this_update=now, next_update=next_update)
+    result = OcspResult(der=der, status=answer.status, this_update=now, next_update=now + validity)
+    if query.nonce is None:
+        _answers.put(key, result)
+    return result
