@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOME_DIR ?= $(or $(CAMPUSCA_HOME),campusca-data)
 PORT ?= 8000
-DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils
+DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils postgresql
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench deps venv clean
@@ -43,6 +43,7 @@ test: deps venv
 bench: venv
 	$(BIN)/python bench/ocsp.py
 	$(BIN)/python bench/issuance.py
+	$(BIN)/python bench/scep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
