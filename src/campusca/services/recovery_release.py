@@ -63,7 +63,7 @@ MAX_LEGAL_MESSAGES = 500
 class LostKeyRelease:
     request: RecoveryView
     pkcs12: bytes
-    new_serial: str
+    new_serial: str | None  # None when the person is deactivated (no re-key)
     revoked: tuple[str, ...]
     history: tuple[str, ...]  # serials of every recovered key in the file, oldest first
 
@@ -79,9 +79,9 @@ class LegalRelease:
 @dataclass(frozen=True, slots=True)
 class _Rekey:
     revoked: tuple[str, ...]
-    new_serial: str
+    new_serial: str | None  # None when the person is deactivated: nobody to re-key
     new_key: rsa.RSAPrivateKey | None
-    new_certificate: x509.Certificate
+    new_certificate: x509.Certificate | None
 
 
 def release_lost_key(
@@ -106,17 +106,22 @@ def release_lost_key(
             for c in escrowed_custody(session, request.person, request.domain_id)
         ]
         rekey = _revoke_and_rekey(authority, session, request, actor)
-        if rekey.new_key is None:  # pragma: no cover - issue_escrowed_encryption always generates
-            raise PolicyViolation("re-key produced no key")
-        extra = [(key, x509.load_der_x509_certificate(c.certificate.der)) for c, key in history]
+        pairs = [(k, x509.load_der_x509_certificate(c.certificate.der)) for c, k in reversed(history)]
+        if rekey.new_key is not None and rekey.new_certificate is not None:
+            pairs.insert(0, (rekey.new_key, rekey.new_certificate))
+        rsa_pairs = [(k, c) for k, c in pairs if isinstance(k, rsa.RSAPrivateKey)]
+        if not rsa_pairs:
+            raise PolicyViolation("no RSA decryption key was recovered")
+        # The newest key comes first: clients that read one key from a file take the current one.
+        (main_key, main_certificate), *older = rsa_pairs
         pkcs12 = export_pkcs12(
-            key=rekey.new_key,
-            certificate=rekey.new_certificate,
+            key=main_key,
+            certificate=main_certificate,
             chain=authority.chain(),
             password=password.encode(),
             legacy=legacy,
             friendly_name=request.person.email.encode(),
-            extra=[(k, c) for k, c in extra if isinstance(k, rsa.RSAPrivateKey)],
+            extra=older,
         )
         serials = tuple(_serial(c) for c, _ in history)
         _mark_released(
@@ -297,6 +302,17 @@ def _revoke_and_rekey(authority: Authority, session: Session, request: RecoveryR
                 },
             )
             revoked.append(format(serial, "x"))
+    if not request.person.active:
+        # A person who left: the keys still open the archive, but there is nobody to issue a certificate to.
+        audit.record(
+            session,
+            actor=actor,
+            action="recovery.rekey_skipped",
+            target=f"recovery:{request.id}",
+            details={"person": request.person.username, "why": "person is deactivated"},
+            at=now,
+        )
+        return _Rekey(tuple(revoked), None, None, None)
     pair = issue_escrowed_encryption(
         authority, session, request.person, actor=actor, details={"recovery_request": request.id}
     )
@@ -324,7 +340,8 @@ def _lost_key_notice(result: LostKeyRelease) -> EmailMessage:
     body = (
         f"Hello {request.person},\n\nyour S/MIME decryption keys were recovered (recovery request {request.id}).\n"
         f"The encryption certificate(s) {', '.join(result.revoked) or '(none still valid)'} are now revoked, "
-        f"and a new encryption certificate {result.new_serial} was issued for you. The recovery file holds "
+        f"and a new encryption certificate {result.new_serial or '(none: account deactivated)'} was issued "
+        "for you. The recovery file holds "
         "the new key and all your earlier decryption keys, so older mail stays readable; its password "
         "reaches you separately.\n"
     )
@@ -335,7 +352,8 @@ def _legal_notice(request: RecoveryView, rekey: _Rekey) -> EmailMessage:
     body = (
         f"Hello {request.person},\n\nyour escrowed S/MIME decryption key was used under a legal recovery "
         f"(request {request.id}). Your encryption certificate(s) {', '.join(rekey.revoked) or '(none)'} are "
-        f"revoked and certificate {rekey.new_serial} replaces them; its key is held in escrow. Ask the help "
+        f"revoked and certificate {rekey.new_serial or '(none: account deactivated)'} replaces them; its key "
+        "is held in escrow. Ask the help "
         "desk for a key recovery to install it together with your earlier keys, or issue yourself a new pair.\n"
     )
     return EmailMessage(

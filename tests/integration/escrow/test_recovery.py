@@ -289,3 +289,17 @@ def test_bad_requests_are_clear_errors(escrowed: Authority, options: dict[str, o
         recovery.request_recovery(escrowed, actor="cli", **options)  # type: ignore[arg-type]
     with escrowed.db.read() as session:
         assert session.execute(select(func.count(RecoveryRequest.id))).scalar_one() == 0
+
+
+def test_the_mail_of_a_person_who_left_stays_readable_without_a_rekey(escrowed: Authority) -> None:
+    from campusca.services.directory import update_person
+
+    archived, _ = encrypt(escrowed, mail())
+    with escrowed.db.write() as session:
+        update_person(escrowed, session, "mary", actor="test", active=False)
+    request = recovery.request_recovery(escrowed, username="mary", reason="lost-key", actor="cli")
+    recovery.approve(escrowed, request_id=request.id, agent="rita", actor="cli")
+    released = release_lost_key(escrowed, request_id=request.id, password=PASSWORD, actor="cli")
+    assert released.new_serial is None and released.revoked == request.certificates
+    assert b"the minutes are attached" in decrypt(archived, pkcs12=released.pkcs12, password=PASSWORD)
+    assert "recovery.rekey_skipped" in _actions(escrowed)
