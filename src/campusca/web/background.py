@@ -1,4 +1,4 @@
-"""Periodic jobs inside `campusca serve`: the re-enrollment scan and outbox retries, on one process at a time.
+"""Periodic jobs inside `campusca serve`: CRL refresh, the re-enrollment scan and outbox retries, one process at a time.
 
 Every worker starts a thread; they share one lease row in the database, so exactly one of them (on any
 node) runs the job, and another takes over within a lease period when that one stops.
@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from campusca.errors import CampusCAError
 from campusca.services import renewal
 from campusca.services.authority import Authority
+from campusca.services.revocation import refresh_crls
 
 log = logging.getLogger("campusca.scheduler")
 
@@ -51,6 +52,8 @@ class RenewalScheduler:
         ttl = int(self._interval * 2) + 30
         if not renewal.acquire_lease(self._authority, self._holder, ttl):
             return False
+        # CRLs are re-signed here before they run out, even when nobody fetches them.
+        refresh_crls(self._authority, force=False, actor="system:scheduler")
         report = renewal.run_once(self._authority)
         if report.invitations or report.retried:
             log.info(
