@@ -121,7 +121,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, max=64),
 ) -> None:
-    """Run the web service: REST API, SCEP, OCSP, CRLs, enrollment pages, admin UI."""
+    """Run the web service: REST API, SCEP, OCSP, CRLs, directory, enrollment pages."""
     import uvicorn
 
     cli_state = state(ctx)

@@ -1,1 +1,1 @@
-"""The web layer: REST API, SCEP, OCSP, CRL/CA downloads, enrollment pages, admin UI."""
+"""The web layer: REST API, SCEP, OCSP, CRL/CA downloads, directory, enrollment pages."""
