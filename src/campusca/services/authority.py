@@ -16,7 +16,7 @@ from campusca.db import Database
 from campusca.db.models import CertificateAuthority, ServiceIdentity
 from campusca.keys import KeyBackend, SoftwareKeyBackend, read_master_key
 from campusca.pki.certificates import PublicationUrls
-from campusca.services.errors import NotFound
+from campusca.services.errors import InvalidInput, NotFound
 
 ISSUING_CA = "issuing"
 ROOT_CA = "root"
@@ -147,4 +147,14 @@ def make_key_backend(settings: Settings) -> KeyBackend:
         return SoftwareKeyBackend(
             settings.keys_dir, read_master_key(settings.master_key, settings.master_key_file)
         )
-    raise NotFound(f"key backend must be 'software'; got {settings.key_backend!r}")
+    if settings.key_backend == "pkcs11":
+        from campusca.keys.pkcs11 import Pkcs11KeyBackend  # python-pkcs11 is an optional extra
+
+        if not (settings.pkcs11_module and settings.pkcs11_token_label and settings.pkcs11_pin):
+            raise InvalidInput(
+                "the pkcs11 key backend needs CAMPUSCA_PKCS11_MODULE, CAMPUSCA_PKCS11_TOKEN_LABEL and CAMPUSCA_PKCS11_PIN"
+            )
+        return Pkcs11KeyBackend(
+            module=settings.pkcs11_module, token_label=settings.pkcs11_token_label, pin=settings.pkcs11_pin
+        )
+    raise InvalidInput(f"key backend must be 'software' or 'pkcs11'; got {settings.key_backend!r}")

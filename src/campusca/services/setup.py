@@ -41,7 +41,12 @@ def prepare_home(settings: Settings) -> None:
     """Create the data directory (0700) and, unless the master key comes from the environment, its key file."""
     settings.home.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)
-    if not settings.master_key and not settings.master_key_file.exists():
+    # An HSM holds the keys itself: no master key is made for it.
+    if (
+        settings.key_backend == "software"
+        and not settings.master_key
+        and not settings.master_key_file.exists()
+    ):
         create_master_key_file(settings.master_key_file)
 
 

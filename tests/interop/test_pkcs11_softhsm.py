@@ -1,0 +1,114 @@
+"""An administrator keeps the CA keys in an HSM (SoftHSM2 over PKCS#11): nothing key-shaped touches the disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from campusca.config import load_settings
+from campusca.db import Database
+from campusca.db.models import CertificateAuthority, CrlState
+from tests.support.ca import make_csr
+from tests.support.peers import require_peer
+from tests.support.softhsm import SOFTHSM_MODULE, make_token
+
+pytestmark = pytest.mark.interop
+
+
+def _campusca(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CAMPUSCA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "campusca.cli.main", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("key_type", ["rsa-2048", "ec-p256"])
+def test_ca_on_softhsm_issues_and_revokes_verifiably(tmp_path: Path, key_type: str) -> None:
+    require_peer("softhsm2-util", "openssl")
+    if not Path(SOFTHSM_MODULE).exists():
+        require_peer("libsofthsm2.so")
+    token = make_token(tmp_path / "hsm")
+    env = token.env()
+    home = tmp_path / "home"
+    init = _campusca(
+        home, env, "init", "--org", "Example University", "--domain", "example.edu", "--key-type", key_type
+    )
+    assert init.returncode == 0, init.stderr
+    assert not (home / "keys").exists() or not any((home / "keys").iterdir())
+    assert not (home / "master.key").exists()
+    _campusca(home, env, "dept", "add", "Physics", "--org", "Example University")
+    _campusca(home, env, "user", "add", "alice", "--email", "alice@example.edu", "--dept", "Physics")
+    _, csr = make_csr(cn="alice-laptop")
+    (tmp_path / "a.csr").write_bytes(csr)
+    issued = _campusca(
+        home,
+        env,
+        "cert",
+        "issue",
+        "--profile",
+        "device",
+        "--csr",
+        str(tmp_path / "a.csr"),
+        "--user",
+        "alice",
+        "--json",
+    )
+    assert issued.returncode == 0, issued.stderr
+    serial = json.loads(issued.stdout)["serial"]
+    assert _campusca(home, env, "cert", "revoke", serial, "--reason", "keyCompromise").returncode == 0
+    # Verify everything the HSM signed with openssl: chain, CRL, revocation.
+    db = Database(load_settings(home).effective_database_url)
+    with db.read() as session:
+        cas = {ca.slug: ca for ca in session.query(CertificateAuthority).all()}
+        crl = session.get(CrlState, cas["issuing"].id)
+        assert crl is not None
+        pems = [
+            x509.load_der_x509_certificate(cas[s].certificate_der).public_bytes(serialization.Encoding.PEM)
+            for s in ("root", "issuing")
+        ]
+        crl_pem = x509.load_der_x509_crl(crl.der).public_bytes(serialization.Encoding.PEM)
+        root_crl = x509.load_der_x509_crl(session.get(CrlState, cas["root"].id).der).public_bytes(
+            serialization.Encoding.PEM
+        )  # type: ignore[union-attr]
+    db.dispose()
+    (tmp_path / "trust.pem").write_bytes(b"".join(pems) + crl_pem + root_crl)
+    (tmp_path / "cert.pem").write_bytes(json.loads(issued.stdout)["pem"].encode())
+    verify = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-crl_check_all",
+            "-CAfile",
+            str(tmp_path / "trust.pem"),
+            str(tmp_path / "cert.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert "certificate revoked" in verify.stdout + verify.stderr, verify.stdout + verify.stderr
+    no_crl = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(tmp_path / "trust.pem"), str(tmp_path / "cert.pem")],
+        capture_output=True,
+        text=True,
+    )
+    assert no_crl.returncode == 0, no_crl.stdout + no_crl.stderr
+
+
+def test_wrong_pin_is_a_clear_error(tmp_path: Path) -> None:
+    require_peer("softhsm2-util")
+    token = make_token(tmp_path / "hsm")
+    env = {**token.env(), "CAMPUSCA_PKCS11_PIN": "000000"}
+    result = _campusca(tmp_path / "home", env, "init")
+    assert result.returncode == 1
+    assert "cannot open PKCS#11 token" in result.stderr and "000000" not in result.stderr
