@@ -27,8 +27,12 @@ def served(ca: CaHome, tmp_path: Path) -> Iterator[tuple[CaHome, str, Path]]:
     with serving(ca) as url:
         for slug in ("root", "issuing"):
             der = httpx.get(f"{url}/ca/{slug}.crt").content
-            (tmp_path / f"{slug}.pem").write_bytes(x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM))
-        (tmp_path / "chain.pem").write_bytes((tmp_path / "root.pem").read_bytes() + (tmp_path / "issuing.pem").read_bytes())
+            (tmp_path / f"{slug}.pem").write_bytes(
+                x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+            )
+        (tmp_path / "chain.pem").write_bytes(
+            (tmp_path / "root.pem").read_bytes() + (tmp_path / "issuing.pem").read_bytes()
+        )
         yield ca, url, tmp_path
 
 
@@ -36,7 +40,18 @@ def _issue(ca: CaHome, tmp_path: Path, user: str = "alice") -> tuple[Path, int]:
     _, csr = make_csr(cn=f"{user}-laptop")
     (tmp_path / f"{user}.csr").write_bytes(csr)
     out = tmp_path / f"{user}.pem"
-    ca.cli("cert", "issue", "--profile", "device", "--csr", str(tmp_path / f"{user}.csr"), "--user", user, "--out", str(out))
+    ca.cli(
+        "cert",
+        "issue",
+        "--profile",
+        "device",
+        "--csr",
+        str(tmp_path / f"{user}.csr"),
+        "--user",
+        user,
+        "--out",
+        str(out),
+    )
     return out, x509.load_pem_x509_certificate(out.read_bytes()).serial_number
 
 
@@ -57,7 +72,9 @@ def _crl_bundle(url: str, tmp_path: Path) -> Path:
 def test_openssl_verify_with_served_crls_then_revoked(served: tuple[CaHome, str, Path]) -> None:
     ca, url, tmp = served
     cert, serial = _issue(ca, tmp)
-    ok = _openssl("verify", "-crl_check_all", "-purpose", "sslclient", "-CAfile", str(_crl_bundle(url, tmp)), str(cert))
+    ok = _openssl(
+        "verify", "-crl_check_all", "-purpose", "sslclient", "-CAfile", str(_crl_bundle(url, tmp)), str(cert)
+    )
     assert ok.returncode == 0, ok.stderr + ok.stdout
     ca.cli("cert", "revoke", format(serial, "x"), "--reason", "keyCompromise")
     crl_der = httpx.get(f"{url}/crl/issuing.crl").content
@@ -70,7 +87,17 @@ def test_openssl_crl_verify_and_numbers_grow_across_restarts(served: tuple[CaHom
     ca, url, tmp = served
     first = httpx.get(f"{url}/crl/issuing.crl").content
     (tmp / "crl.der").write_bytes(first)
-    checked = _openssl("crl", "-inform", "DER", "-in", str(tmp / "crl.der"), "-CAfile", str(tmp / "chain.pem"), "-noout", "-verify")
+    checked = _openssl(
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        str(tmp / "crl.der"),
+        "-CAfile",
+        str(tmp / "chain.pem"),
+        "-noout",
+        "-verify",
+    )
     assert checked.returncode == 0 and "verify OK" in checked.stdout + checked.stderr
     ca.cli("crl", "generate")  # a separate process: the number comes from the database, not memory
     second = httpx.get(f"{url}/crl/issuing.crl").content
@@ -83,12 +110,26 @@ def test_openssl_crl_verify_and_numbers_grow_across_restarts(served: tuple[CaHom
 def test_openssl_ocsp_good_then_revoked(served: tuple[CaHome, str, Path]) -> None:
     ca, url, tmp = served
     cert, serial = _issue(ca, tmp)
-    args = ["ocsp", "-url", f"{url}/ocsp", "-issuer", str(tmp / "issuing.pem"), "-cert", str(cert), "-CAfile", str(tmp / "chain.pem")]
+    args = [
+        "ocsp",
+        "-url",
+        f"{url}/ocsp",
+        "-issuer",
+        str(tmp / "issuing.pem"),
+        "-cert",
+        str(cert),
+        "-CAfile",
+        str(tmp / "chain.pem"),
+    ]
     good = _openssl(*args)
-    assert good.returncode == 0 and f"{cert}: good" in good.stdout and "Response verify OK" in good.stderr, good.stdout + good.stderr
+    assert good.returncode == 0 and f"{cert}: good" in good.stdout and "Response verify OK" in good.stderr, (
+        good.stdout + good.stderr
+    )
     ca.cli("cert", "revoke", format(serial, "x"), "--reason", "keyCompromise")
     revoked = _openssl(*args)
-    assert f"{cert}: revoked" in revoked.stdout and "Key Compromise" in revoked.stdout.replace("keyCompromise", "Key Compromise")
+    assert f"{cert}: revoked" in revoked.stdout and "Key Compromise" in revoked.stdout.replace(
+        "keyCompromise", "Key Compromise"
+    )
 
 
 def _request(cert_path: Path, issuer_path: Path, *, nonce: bool) -> bytes:
@@ -108,19 +149,29 @@ def test_ocsp_get_caching_nonce_unknown_and_malformed(served: tuple[CaHome, str,
     assert got.headers["content-type"] == "application/ocsp-response"
     assert "max-age=" in got.headers["cache-control"] and "expires" in got.headers
     assert_ocsp_status(got.content, ocsp.OCSPCertStatus.GOOD)
-    with_nonce = httpx.post(f"{url}/ocsp", content=_request(cert, tmp / "issuing.pem", nonce=True), headers={"Content-Type": "application/ocsp-request"})
+    with_nonce = httpx.post(
+        f"{url}/ocsp",
+        content=_request(cert, tmp / "issuing.pem", nonce=True),
+        headers={"Content-Type": "application/ocsp-request"},
+    )
     response = assert_ocsp_status(with_nonce.content, ocsp.OCSPCertStatus.GOOD)
     assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == b"0123456789abcdef"
     issuer = x509.load_pem_x509_certificate((tmp / "issuing.pem").read_bytes())
-    never_issued = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        *_issuer_hashes(issuer), 0x1234567, hashes.SHA1()
-    ).build().public_bytes(serialization.Encoding.DER)
+    never_issued = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(*_issuer_hashes(issuer), 0x1234567, hashes.SHA1())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
     unknown = httpx.post(f"{url}/ocsp", content=never_issued)
     assert_ocsp_status(unknown.content, ocsp.OCSPCertStatus.UNKNOWN)
     for junk in (b"", b"\x30\x03\x02\x01\x01", b"not ocsp at all"):
         answer = httpx.post(f"{url}/ocsp", content=junk)
         assert answer.status_code == 200
-        assert ocsp.load_der_ocsp_response(answer.content).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        assert (
+            ocsp.load_der_ocsp_response(answer.content).response_status
+            == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        )
     assert httpx.get(f"{url}/ocsp/%%%notbase64").status_code == 200
     assert httpx.get(f"{url}/healthz").status_code == 200
 
@@ -130,6 +181,8 @@ def _issuer_hashes(issuer: x509.Certificate) -> tuple[bytes, bytes]:
 
     from asn1crypto import keys
 
-    spki = issuer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = issuer.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     bits = bytes(keys.PublicKeyInfo.load(spki)["public_key"].contents[1:])
     return hashlib.sha1(issuer.subject.public_bytes()).digest(), hashlib.sha1(bits).digest()

@@ -42,7 +42,9 @@ class CaHome:
         env["CAMPUSCA_HOME"] = str(self.home)
         return env
 
-    def cli(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `campusca` command against this home."""
         result = subprocess.run(
             [sys.executable, "-m", "campusca.cli.main", *args],
@@ -70,7 +72,16 @@ def serving(ca: CaHome, *, workers: int = 1) -> Iterator[str]:
     log = ca.home / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "campusca.cli.main", "serve", "--port", str(ca.port), "--workers", str(workers)],
+            [
+                sys.executable,
+                "-m",
+                "campusca.cli.main",
+                "serve",
+                "--port",
+                str(ca.port),
+                "--workers",
+                str(workers),
+            ],
             env=ca.env(),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -127,7 +138,9 @@ def make_csr(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     )
     if dns:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), critical=False
+        )
     for extension, critical in extra_extensions:
         builder = builder.add_extension(extension, critical=critical)
     csr = builder.sign(key, hashes.SHA256())

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from campusca.keys import KeyExists, KeyNotFound, KeyType, MasterKeyError, SoftwareKeyBackend, create_master_key_file, read_master_key
+from campusca.keys import (
+    KeyExists,
+    KeyNotFound,
+    KeyType,
+    MasterKeyError,
+    SoftwareKeyBackend,
+    create_master_key_file,
+    read_master_key,
+)
 
 
 def test_key_file_is_encrypted_and_private(tmp_path: Path) -> None:
