@@ -231,7 +231,7 @@ def _ensure_key(
     new = create_domain_key(
         authority, session, domain, mode=mode, threshold=approvals, passphrases=passphrases, actor=actor
     )
-    count = rewrap_records(session, current, old_decrypter, new)
+    count = rewrap_records(authority, session, current, old_decrypter, new)
     audit.record(
         session,
         actor=actor,

@@ -54,6 +54,13 @@ def _spki(public_key: rsa.RSAPublicKey) -> bytes:
     )
 
 
+def wrap_algorithm(authority: Authority, row: EscrowDomainKeyRow) -> escrow.KeyWrapAlgorithm:
+    """RSA-OAEP-SHA256, except for a simple-mode key in an HSM: SoftHSM2 does OAEP only with SHA-1 (docs/escrow.md)."""
+    if row.mode == SIMPLE and authority.keys.name == "pkcs11":
+        return escrow.KeyWrapAlgorithm.RSA_OAEP_SHA1
+    return escrow.KeyWrapAlgorithm.RSA_OAEP_SHA256
+
+
 def domain_public_key(row: EscrowDomainKeyRow) -> rsa.RSAPublicKey:
     key = serialization.load_der_public_key(row.public_key_der)
     if not isinstance(key, rsa.RSAPublicKey):
@@ -230,7 +237,10 @@ def archive_key(
         ) from None
     binding = escrow.ArchiveBinding.for_certificate(certificate, owner=person.username)
     record = escrow.archive_private_key(
-        private_key_der, domain_public_key=domain_public_key(row), binding=binding
+        private_key_der,
+        domain_public_key=domain_public_key(row),
+        binding=binding,
+        key_wrap_algorithm=wrap_algorithm(authority, row),
     )
     custody = KeyCustody(
         certificate_id=certificate_id,
@@ -275,7 +285,11 @@ def recover_key(custody: KeyCustody, decrypter: RsaDecrypter) -> PrivateKeyTypes
 
 
 def rewrap_records(
-    session: Session, old: EscrowDomainKeyRow, old_decrypter: RsaDecrypter, new: EscrowDomainKeyRow
+    authority: Authority,
+    session: Session,
+    old: EscrowDomainKeyRow,
+    old_decrypter: RsaDecrypter,
+    new: EscrowDomainKeyRow,
 ) -> int:
     """Re-encrypt every archive record of key generation `old` to `new`; returns how many."""
     new_public = domain_public_key(new)
@@ -288,7 +302,10 @@ def rewrap_records(
         certificate = x509.load_der_x509_certificate(custody.certificate.der)
         binding = escrow.ArchiveBinding.for_certificate(certificate, owner=custody.owner or "")
         custody.archive_record = escrow.archive_private_key(
-            der, domain_public_key=new_public, binding=binding
+            der,
+            domain_public_key=new_public,
+            binding=binding,
+            key_wrap_algorithm=wrap_algorithm(authority, new),
         ).to_bytes()
         custody.domain_key_id = new.id
     session.flush()
