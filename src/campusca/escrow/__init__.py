@@ -22,6 +22,13 @@ from campusca.escrow.errors import (
     ShareMismatch,
     WrongPassphrase,
 )
+from campusca.escrow.handover import (
+    HandoverKey,
+    create_handover_key,
+    hand_over_share,
+    open_handover_key,
+    take_over_share,
+)
 from campusca.escrow.quorum import QuorumInfo, QuorumSetup, combine_shares, read_quorum_info, split_domain_key
 from campusca.escrow.shares import (
     DEFAULT_ARGON2,
@@ -42,6 +49,7 @@ __all__ = [
     "DomainKeyIntegrityError",
     "EscrowDomainKey",
     "EscrowError",
+    "HandoverKey",
     "InvalidParameter",
     "KeyMismatch",
     "KeyWrapAlgorithm",
@@ -54,10 +62,14 @@ __all__ = [
     "archive_private_key",
     "check_key_matches_certificate",
     "combine_shares",
+    "create_handover_key",
+    "hand_over_share",
+    "open_handover_key",
     "read_quorum_info",
     "recover_private_key",
     "reseal_share",
     "seal_share",
+    "take_over_share",
     "split_domain_key",
     "unseal_share",
 ]
