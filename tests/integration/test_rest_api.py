@@ -141,3 +141,17 @@ def test_openapi_health_and_metrics(api: tuple[CaHome, str]) -> None:
     httpx.get(f"{url}/crl/issuing.crl")
     metrics = httpx.get(f"{url}/metrics").text
     assert "campusca_http_requests_total" in metrics and 'route="/crl/{slug}.crl"' in metrics
+
+
+def test_landing_page_points_a_newcomer_at_everything(api: tuple[CaHome, str]) -> None:
+    _, url = api
+    page = httpx.get(f"{url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for link in (
+        "/ca/issuing.crt",
+        "/crl/root.crl",
+        "/api/v1/docs",
+        "/directory/certificates",
+        "Example University",
+    ):
+        assert link in page.text

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from campusca import __version__, metrics
 from campusca.config import load_settings
 from campusca.services.authority import Authority, open_authority
-from campusca.web import crl, enroll, ocsp
+from campusca.web import crl, enroll, home, ocsp
 from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
@@ -55,6 +55,7 @@ def create_app(authority: Authority) -> FastAPI:
     app.include_router(public_directory.router)
     app.include_router(scep_endpoint.router)
     app.include_router(enroll.router)
+    app.include_router(home.router)
     install_background_jobs(app, authority)
 
     @app.get("/healthz", tags=["operations"])
