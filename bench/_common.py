@@ -19,7 +19,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.ca import CaHome, free_port, serving, write_public_url  # noqa: E402
+from tests.support.ca import CaHome, free_port, make_csr, serving, write_public_url  # noqa: E402
 
 
 @contextmanager
@@ -119,6 +119,7 @@ def workers() -> int:
 __all__ = [
     "CaHome",
     "LoadResult",
+    "make_csr",
     "free_port",
     "post_all",
     "serving",

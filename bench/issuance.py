@@ -16,9 +16,8 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from tests.support.ca import make_csr
 
-from _common import post_all, serving, temporary_ca, workers
+from _common import make_csr, post_all, serving, temporary_ca, workers
 from campusca.config import load_settings
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, random_serial
 from campusca.pki.profiles import get_profile
