@@ -21,7 +21,9 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> HTMLResponse:
     with authority.db.read() as session:
-        org = session.execute(select(Organisation.name, Organisation.domain).order_by(Organisation.id)).first()
+        org = session.execute(
+            select(Organisation.name, Organisation.domain).order_by(Organisation.id)
+        ).first()
     context = {
         "organisation": org.name if org else "campusca",
         "domain": org.domain if org else "example.edu",
