@@ -21,6 +21,7 @@ from _common import free_port, post_all, serving, temporary_ca, wait_for_log, wo
 from campusca.config import load_settings
 from campusca.keys import KeyType, generate_private_key
 from campusca.pki.crl import RevocationReason
+from campusca.pki.ocsp import issuer_hashes
 from campusca.services.authority import open_authority
 from campusca.services.issuance import issue_certificate
 from campusca.services.revocation import revoke_certificate
@@ -73,15 +74,7 @@ def write_openssl_files(home: Path, good: list[int], revoked: list[int], workdir
 
 
 def build_requests(issuer: x509.Certificate, serials: list[int], count: int) -> list[bytes]:
-    import hashlib
-
-    from asn1crypto import keys
-
-    spki = issuer.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    key_hash = hashlib.sha1(bytes(keys.PublicKeyInfo.load(spki)["public_key"].contents[1:])).digest()
-    name_hash = hashlib.sha1(issuer.subject.public_bytes()).digest()
+    name_hash, key_hash = issuer_hashes(issuer)
     rng = random.Random(8894)
     out = []
     for _ in range(count):

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from campusca.pki.ocsp import issuer_hashes
 from tests.assertions import assert_crl_contains, assert_ocsp_status, crl_number
 from tests.support.ca import CaHome, make_csr, serving
 from tests.support.peers import require_peer
@@ -159,7 +160,7 @@ def test_ocsp_get_caching_nonce_unknown_and_malformed(served: tuple[CaHome, str,
     issuer = x509.load_pem_x509_certificate((tmp / "issuing.pem").read_bytes())
     never_issued = (
         ocsp.OCSPRequestBuilder()
-        .add_certificate_by_hash(*_issuer_hashes(issuer), 0x1234567, hashes.SHA1())
+        .add_certificate_by_hash(*issuer_hashes(issuer), 0x1234567, hashes.SHA1())
         .build()
         .public_bytes(serialization.Encoding.DER)
     )
@@ -174,15 +175,3 @@ def test_ocsp_get_caching_nonce_unknown_and_malformed(served: tuple[CaHome, str,
         )
     assert httpx.get(f"{url}/ocsp/%%%notbase64").status_code == 200
     assert httpx.get(f"{url}/healthz").status_code == 200
-
-
-def _issuer_hashes(issuer: x509.Certificate) -> tuple[bytes, bytes]:
-    import hashlib
-
-    from asn1crypto import keys
-
-    spki = issuer.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    bits = bytes(keys.PublicKeyInfo.load(spki)["public_key"].contents[1:])
-    return hashlib.sha1(issuer.subject.public_bytes()).digest(), hashlib.sha1(bits).digest()

@@ -35,6 +35,11 @@ def check_csr(csr: x509.CertificateSigningRequest) -> None:
         raise CsrInvalid("CSR public key or signature cannot be read") from None
     if not valid:
         raise CsrInvalid("CSR signature does not verify")
+    check_key_strength(public_key)
+
+
+def check_key_strength(public_key: object) -> None:
+    """RSA keys of at least 2048 bits or EC keys on an allowed curve; anything else is CsrInvalid."""
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < MIN_RSA_BITS:
             raise CsrInvalid(f"CSR RSA key must be at least {MIN_RSA_BITS} bits; got {public_key.key_size}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from asn1crypto import keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
@@ -38,24 +39,23 @@ class OcspQuery:
 
     def names_issuer(self, issuer: x509.Certificate) -> bool:
         """Whether the query's CertID hashes name this CA certificate."""
-        digest = _HASHES.get(self.hash_algorithm.name)
-        if digest is None:
+        if self.hash_algorithm.name not in _HASHES:
             return False
-        name_hash = digest(issuer.subject.public_bytes()).digest()
-        spki = issuer.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        # issuerKeyHash is over the BIT STRING contents of the SPKI (RFC 6960 §4.1.1).
-        key_bits = _subject_public_key_bits(spki)
-        key_hash = digest(key_bits).digest()
-        return name_hash == self.issuer_name_hash and key_hash == self.issuer_key_hash
+        expected = issuer_hashes(issuer, self.hash_algorithm.name)
+        return expected == (self.issuer_name_hash, self.issuer_key_hash)
 
 
-def _subject_public_key_bits(spki_der: bytes) -> bytes:
-    from asn1crypto import keys
+def issuer_hashes(issuer: x509.Certificate, hash_name: str = "sha1") -> tuple[bytes, bytes]:
+    """The CertID (issuerNameHash, issuerKeyHash) of a CA certificate (RFC 6960 §4.1.1).
 
-    info = keys.PublicKeyInfo.load(spki_der)
-    return bytes(info["public_key"].contents[1:])  # drop the unused-bits octet
+    issuerKeyHash is over the BIT STRING contents of the SPKI, without the unused-bits octet.
+    """
+    digest = _HASHES[hash_name]
+    spki = issuer.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_bits = bytes(keys.PublicKeyInfo.load(spki)["public_key"].contents[1:])
+    return digest(issuer.subject.public_bytes()).digest(), digest(key_bits).digest()
 
 
 def parse_ocsp_request(data: bytes) -> OcspQuery:

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import Certificate, Person
 from campusca.db.scep import ScepEnrollment
 from campusca.pki.certificates import common_name
-from campusca.pki.csr import ALLOWED_CURVES, MIN_RSA_BITS
+from campusca.pki.csr import check_key_strength
+from campusca.pki.errors import CsrInvalid
 from campusca.scep import MessageType, PkiMessage
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
@@ -226,15 +226,10 @@ def _check_algorithms(authority: Authority, message: PkiMessage, csr: x509.Certi
             raise AlgorithmRefused("message digest SHA-1 is not allowed (scep_allow_sha1 is off)")
         if isinstance(csr.signature_hash_algorithm, hashes.SHA1):
             raise AlgorithmRefused("CSR signature hash SHA-1 is not allowed (scep_allow_sha1 is off)")
-    key = csr.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise AlgorithmRefused(f"CSR RSA key must be at least {MIN_RSA_BITS} bits; got {key.key_size}")
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.name not in ALLOWED_CURVES:
-            raise AlgorithmRefused(f"CSR EC curve must be one of {', '.join(ALLOWED_CURVES)}")
-    else:
-        raise AlgorithmRefused("CSR key must be RSA or EC")
+    try:
+        check_key_strength(csr.public_key())
+    except CsrInvalid as error:
+        raise AlgorithmRefused(str(error)) from None
 
 
 def _resent(session: Session, message: PkiMessage, csr_der: bytes) -> ScepEnrollment | None:
