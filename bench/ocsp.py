@@ -23,8 +23,8 @@ from campusca.keys import KeyType, generate_private_key
 from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import issuer_hashes
 from campusca.services.authority import open_authority
-from campusca.services.issuance import issue_certificate
-from campusca.services.revocation import revoke_certificate
+from campusca.services.ca.issuance import issue_certificate
+from campusca.services.ca.revocation import revoke_certificate
 
 
 def populate(home: Path, count: int) -> tuple[list[int], list[int]]:

@@ -44,7 +44,7 @@ from campusca.pki import cms  # noqa: E402
 from campusca.scep import ScepOID  # noqa: E402
 from campusca.services import scep  # noqa: E402
 from campusca.services.authority import open_authority  # noqa: E402
-from campusca.services.directory import get_person  # noqa: E402
+from campusca.services.people.registry import get_person  # noqa: E402
 
 SCEPSERVER_CHALLENGE = "bench-static-challenge"
 WARMUP = 4

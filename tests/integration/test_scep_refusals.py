@@ -19,8 +19,8 @@ from campusca.db.scep import ScepChallenge
 from campusca.pki import cms
 from campusca.pki.crl import RevocationReason
 from campusca.scep import FailInfo, MessageType, PkiStatus
-from campusca.services.revocation import revoke_certificate
-from campusca.services.scep_challenges import hash_challenge
+from campusca.services.ca.revocation import revoke_certificate
+from campusca.services.scep.challenges import hash_challenge
 from tests.support.scep_client import build_cert_poll, build_get_cert, build_pkcs_req
 from tests.support.scep_server import Device, ScepServer, make_csr, new_key, pkcs_req, read_reply, scep_server
 

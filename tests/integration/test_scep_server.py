@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from campusca.pki import cms
 from campusca.scep import MessageType, PkiStatus
 from campusca.services import scep
-from campusca.services.certificates import list_certificates
+from campusca.services.ca.certificates import list_certificates
 from tests.support.scep_client import build_cert_poll, build_get_cert, build_get_crl, build_pkcs_req
 from tests.support.scep_server import ScepServer, make_csr, new_key, pkcs_req, read_reply, scep_server
 

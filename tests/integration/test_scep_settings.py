@@ -14,7 +14,7 @@ from campusca.pki import cms
 from campusca.scep import PkiStatus
 from campusca.services import scep
 from campusca.services.authority import Authority, open_authority
-from campusca.services.directory import get_person
+from campusca.services.people.registry import get_person
 from campusca.web.app import create_app
 from tests.support.ca import CaHome
 from tests.support.scep_client import build_pkcs_req, make_transient_signer, read_cert_rep

@@ -17,10 +17,10 @@ from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import CertStatus, OcspQuery
 from campusca.services import audit
 from campusca.services.authority import Authority, open_authority
-from campusca.services.certificates import issue_from_csr
+from campusca.services.ca.certificates import issue_from_csr
+from campusca.services.ca.ocsp import answer_ocsp
+from campusca.services.ca.revocation import publish_crl, revoke_certificate
 from campusca.services.demo import add_demo_data
-from campusca.services.ocsp import answer_ocsp
-from campusca.services.revocation import publish_crl, revoke_certificate
 from campusca.services.setup import initialise
 from tests.assertions import crl_number
 from tests.support.ca import make_csr

@@ -25,7 +25,7 @@ from campusca.db.models import Certificate
 from campusca.pki import cms
 from campusca.services import scep
 from campusca.services.authority import Authority, open_authority
-from campusca.services.directory import get_person
+from campusca.services.people.registry import get_person
 from tests.support.ca import CaHome, free_port, serving
 from tests.support.scep_client import (
     CertRepReply,

@@ -7,8 +7,9 @@ import json
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table, writing
-from campusca.services import audit, tokens
-from campusca.services.revocation import refresh_crls
+from campusca.services import audit
+from campusca.services.ca.revocation import refresh_crls
+from campusca.services.people import tokens
 
 token_app = typer.Typer(help="REST API bearer tokens.", no_args_is_help=True)
 crl_app = typer.Typer(help="Certificate revocation lists.", no_args_is_help=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
-from campusca.services import certificates
-from campusca.services.issuance import parse_serial
-from campusca.services.revocation import parse_reason, revoke_certificate
+from campusca.services.ca import certificates
+from campusca.services.ca.issuance import parse_serial
+from campusca.services.ca.revocation import parse_reason, revoke_certificate
 
 cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, reading, table, writing
-from campusca.services import device_policies, devices
-from campusca.services.directory import get_organisation
-from campusca.services.revocation import parse_reason
+from campusca.services.ca.revocation import parse_reason
+from campusca.services.ota import devices, passcode_policy
+from campusca.services.people.registry import get_organisation
 
 device_app = typer.Typer(help="Enrolled devices: list, show, revoke; passcode policy.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -101,12 +101,12 @@ def device_policy(
     }
     if any(v is not None for v in changes.values()):
         with writing(ctx) as (authority, session):
-            policy = device_policies.set_policy(
+            policy = passcode_policy.set_policy(
                 authority, session, organisation=org, actor=CLI_ACTOR, **changes
             )
     else:
         with reading(ctx) as (authority, session):
-            policy = device_policies.policy_for(session, get_organisation(session, org).id)
+            policy = passcode_policy.policy_for(session, get_organisation(session, org).id)
     if as_json:
         emit_json(policy.to_json())
         return

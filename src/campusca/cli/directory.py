@@ -7,7 +7,7 @@ import getpass
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
-from campusca.services import directory
+from campusca.services.people import registry
 
 org_app = typer.Typer(help="Organisations (an institution, with its mail domain).", no_args_is_help=True)
 dept_app = typer.Typer(help="Departments of an organisation.", no_args_is_help=True)
@@ -25,8 +25,8 @@ def org_add(
 ) -> None:
     """Add an organisation."""
     with writing(ctx) as (authority, session):
-        org = directory.add_organisation(authority, session, name=name, domain=domain, actor=CLI_ACTOR)
-        out = directory.org_json(org)
+        org = registry.add_organisation(authority, session, name=name, domain=domain, actor=CLI_ACTOR)
+        out = registry.org_json(org)
     emit_json(out) if as_json else typer.echo(f"added organisation {name} ({domain})")
 
 
@@ -39,7 +39,7 @@ def org_list(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     with reading(ctx) as (_, session):
         rows = [
-            directory.org_json(o)
+            registry.org_json(o)
             for o in session.execute(select(Organisation).order_by(Organisation.name)).scalars()
         ]
     if as_json:
@@ -56,7 +56,7 @@ def org_list(ctx: typer.Context, as_json: bool = JSON) -> None:
 def org_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Show one organisation."""
     with reading(ctx) as (_, session):
-        out = directory.org_json(directory.get_organisation(session, name))
+        out = registry.org_json(registry.get_organisation(session, name))
     emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
 
 
@@ -69,8 +69,8 @@ def dept_add(
 ) -> None:
     """Add a department to an organisation."""
     with writing(ctx) as (authority, session):
-        out = directory.dept_json(
-            directory.add_department(authority, session, name=name, org_name=org, actor=CLI_ACTOR)
+        out = registry.dept_json(
+            registry.add_department(authority, session, name=name, org_name=org, actor=CLI_ACTOR)
         )
     emit_json(out) if as_json else typer.echo(f"added department {name} to {org}")
 
@@ -88,7 +88,7 @@ def dept_list(
         query = select(Department).join(Organisation).order_by(Organisation.name, Department.name)
         if org:
             query = query.where(Organisation.name == org)
-        rows = [directory.dept_json(d) for d in session.execute(query).scalars()]
+        rows = [registry.dept_json(d) for d in session.execute(query).scalars()]
     emit_json(rows) if as_json else table(
         "Departments",
         ["name", "organisation", "people"],
@@ -100,7 +100,7 @@ def dept_list(
 def dept_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Show one department (NAME or ORG/NAME)."""
     with reading(ctx) as (_, session):
-        out = directory.dept_json(directory.get_department(session, name))
+        out = registry.dept_json(registry.get_department(session, name))
     emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
 
 
@@ -119,7 +119,7 @@ def user_add(
 ) -> None:
     """Add a person."""
     with writing(ctx) as (authority, session):
-        person = directory.add_person(
+        person = registry.add_person(
             authority,
             session,
             username=username,
@@ -130,7 +130,7 @@ def user_add(
             roles=tuple(role),
             actor=CLI_ACTOR,
         )
-        out = directory.person_view(person).to_json()
+        out = registry.person_view(person).to_json()
     emit_json(out) if as_json else typer.echo(f"added {out['username']} <{email}> to {dept}")
 
 
@@ -148,7 +148,7 @@ def user_set_password(
         if getpass.getpass("Repeat: ") != password:
             fail("passwords do not match")
     with writing(ctx) as (authority, session):
-        directory.set_password(authority, session, username, password or "", actor=CLI_ACTOR)
+        registry.set_password(authority, session, username, password or "", actor=CLI_ACTOR)
     typer.echo(f"password set for {username}")
 
 
@@ -165,7 +165,7 @@ def user_set(
 ) -> None:
     """Change a person's details or roles, or (de)activate them."""
     with writing(ctx) as (authority, session):
-        person = directory.update_person(
+        person = registry.update_person(
             authority,
             session,
             username,
@@ -176,7 +176,7 @@ def user_set(
             roles=tuple(role) if role else None,
             active=active,
         )
-        out = directory.person_view(person).to_json()
+        out = registry.person_view(person).to_json()
     emit_json(out) if as_json else typer.echo(f"updated {username}")
 
 
@@ -187,8 +187,7 @@ def user_list(
     """List people."""
     with reading(ctx) as (_, session):
         rows = [
-            directory.person_view(p).to_json()
-            for p in directory.list_people(session, dept=dept, limit=10_000)
+            registry.person_view(p).to_json() for p in registry.list_people(session, dept=dept, limit=10_000)
         ]
     if as_json:
         emit_json(rows)
@@ -204,5 +203,5 @@ def user_list(
 def user_show(ctx: typer.Context, username: str, as_json: bool = JSON) -> None:
     """Show one person."""
     with reading(ctx) as (_, session):
-        out = directory.person_view(directory.get_person(session, username)).to_json()
+        out = registry.person_view(registry.get_person(session, username)).to_json()
     emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])

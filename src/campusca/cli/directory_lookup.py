@@ -8,7 +8,7 @@ import typer
 
 from campusca.cli._common import emit_json, reading, table
 from campusca.cli.smime import write_new
-from campusca.services.smime_directory import lookup_certificates
+from campusca.services.smime.lookup import lookup_certificates
 
 lookup_app = typer.Typer(
     help="The public certificate directory (what /directory/certificates serves).", no_args_is_help=True

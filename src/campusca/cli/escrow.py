@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
-from campusca.services import escrow
+from campusca.services.smime import escrow_policy
 
 escrow_app = typer.Typer(
     help="Key escrow: policy per organisation or department, recovery agents, domain keys.",
@@ -71,12 +71,12 @@ def policy(
         fail("give --enabled or --disabled, or --inherit for a department")
     given = parse_passphrases(agent_passphrase)
     with reading(ctx) as (_, session):
-        needed = escrow.passphrases_needed(
+        needed = escrow_policy.passphrases_needed(
             session, org_name=org, dept_name=dept, enabled=enabled, mode=mode, approvals=approvals
         )
     prompt_missing(needed, given)
     with writing(ctx) as (authority, session):
-        view = escrow.set_policy(
+        view = escrow_policy.set_policy(
             authority,
             session,
             org_name=org,
@@ -112,10 +112,10 @@ def agent_add(
     if passphrase:
         given[name] = passphrase
     with reading(ctx) as (_, session):
-        needed = escrow.passphrases_needed(session, org_name=org, dept_name=dept, new_agent=name)
+        needed = escrow_policy.passphrases_needed(session, org_name=org, dept_name=dept, new_agent=name)
     prompt_missing(needed, given)
     with writing(ctx) as (authority, session):
-        view = escrow.add_agent(
+        view = escrow_policy.add_agent(
             authority,
             session,
             username=name,
@@ -134,7 +134,7 @@ def agent_add(
 def show(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Show every organisation's and department's escrow policy, domain key and agents."""
     with reading(ctx) as (_, session):
-        views = escrow.show_policies(session)
+        views = escrow_policy.show_policies(session)
     if as_json:
         emit_json(views)
         return

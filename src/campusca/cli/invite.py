@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table, writing
-from campusca.services import invitations
+from campusca.services.ota import invitations
 
 invitations_app = typer.Typer(
     help="Enrollment invitations: list, withdraw, retry sending.", no_args_is_help=True

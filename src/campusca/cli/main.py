@@ -74,8 +74,8 @@ def init(
 ) -> None:
     """Create the data directory, database, root and issuing CA, SCEP RA and OCSP responder."""
     from campusca.keys import KeyType
-    from campusca.services import directory
     from campusca.services.demo import DEMO_DOMAIN, DEMO_ORG, DEMO_PASSWORD, add_demo_data
+    from campusca.services.people import registry
     from campusca.services.setup import initialise
 
     try:
@@ -96,7 +96,7 @@ def init(
         people = add_demo_data(authority)
     elif org is not None and domain is not None:
         with authority.db.write() as session:
-            directory.add_organisation(authority, session, name=org, domain=domain, actor=CLI_ACTOR)
+            registry.add_organisation(authority, session, name=org, domain=domain, actor=CLI_ACTOR)
     if as_json:
         emit_json(
             {

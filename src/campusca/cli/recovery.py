@@ -8,9 +8,9 @@ import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
 from campusca.cli.smime import open_new, read_input, write_new
-from campusca.services import recovery, recovery_release
 from campusca.services.authority import Authority
-from campusca.services.issuance import parse_serial
+from campusca.services.ca.issuance import parse_serial
+from campusca.services.smime import recovery, recovery_release
 
 recovery_app = typer.Typer(
     help="Key recovery: a request needs approvals from recovery agents, is released once, and revokes and re-keys.",

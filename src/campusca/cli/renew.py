@@ -7,7 +7,7 @@ import uuid
 import typer
 
 from campusca.cli._common import emit_json, state
-from campusca.services import renewal
+from campusca.services.ota import reenrollment
 
 renew_app = typer.Typer(
     help="Re-enrollment of devices whose certificates expire or were revoked.", no_args_is_help=True
@@ -33,13 +33,13 @@ def run_once(
     """
     authority = state(ctx).authority()
     holder = f"cli:{uuid.uuid4().hex[:8]}"
-    if not renewal.acquire_lease(authority, holder, ttl_seconds=600):
-        report = renewal.RenewalReport(ran=False)
+    if not reenrollment.acquire_lease(authority, holder, ttl_seconds=600):
+        report = reenrollment.RenewalReport(ran=False)
     else:
         try:
-            report = renewal.run_once(authority, window_days=window_days)
+            report = reenrollment.run_once(authority, window_days=window_days)
         finally:
-            renewal.release_lease(authority, holder)
+            reenrollment.release_lease(authority, holder)
     if as_json:
         emit_json(report.to_json())
         return

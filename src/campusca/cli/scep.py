@@ -6,7 +6,7 @@ import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, reading, table, writing
 from campusca.services import scep
-from campusca.services.directory import get_person
+from campusca.services.people.registry import get_person
 
 scep_app = typer.Typer(
     help="SCEP (RFC 8894): one-time challenges for devices, and requests waiting for approval.",

@@ -11,8 +11,8 @@ import typer
 from cryptography.hazmat.primitives import serialization
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, writing
-from campusca.services import smime_messages
-from campusca.services.smime import issue_smime
+from campusca.services.smime import messages
+from campusca.services.smime.issue import issue_smime
 
 smime_app = typer.Typer(
     help="S/MIME: issue signing + encryption certificates; sign, encrypt, verify, decrypt messages.",
@@ -150,7 +150,7 @@ def sign(
 ) -> None:
     """Sign a message (multipart/signed, detached) with the signing key of your PKCS#12 file."""
     data, p12_bytes = read_input(message), read_input(p12)
-    signed = smime_messages.sign(state(ctx).authority(), data, pkcs12=p12_bytes, password=_password(password))
+    signed = messages.sign(state(ctx).authority(), data, pkcs12=p12_bytes, password=_password(password))
     write_output(out, signed)
 
 
@@ -165,7 +165,7 @@ def encrypt(
     out: Path | None = OUT,
 ) -> None:
     """Encrypt a message to its recipients' (and the sender's) encryption certificates from the directory."""
-    encrypted, recipients = smime_messages.encrypt(
+    encrypted, recipients = messages.encrypt(
         state(ctx).authority(), read_input(message), recipients=to or (), include_sender=not no_sender
     )
     write_output(out, encrypted)
@@ -180,7 +180,7 @@ def verify(
     as_json: bool = JSON,
 ) -> None:
     """Verify signature, chain to our root, validity, emailProtection, From: match and revocation (our CRLs)."""
-    verified = smime_messages.verify(state(ctx).authority(), read_input(message))
+    verified = messages.verify(state(ctx).authority(), read_input(message))
     if out is not None:
         write_new(out, verified.content)
     result = {
@@ -206,4 +206,4 @@ def decrypt(
 ) -> None:
     """Decrypt a message with any key of your PKCS#12 file (a recovery file holds your whole key history)."""
     data, p12_bytes = read_input(message), read_input(p12)
-    write_output(out, smime_messages.decrypt(data, pkcs12=p12_bytes, password=_password(password)))
+    write_output(out, messages.decrypt(data, pkcs12=p12_bytes, password=_password(password)))

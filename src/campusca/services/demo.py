@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from campusca.services import directory
 from campusca.services.authority import Authority
+from campusca.services.people import registry
 
 DEMO_ORG = "Example University"
 DEMO_DOMAIN = "example.edu"
@@ -21,11 +21,11 @@ DEMO_PEOPLE = (
 def add_demo_data(authority: Authority, *, actor: str = "cli:demo") -> list[str]:
     """Create the demo institution and people (each with the demo password); returns the usernames."""
     with authority.db.write() as session:
-        directory.add_organisation(authority, session, name=DEMO_ORG, domain=DEMO_DOMAIN, actor=actor)
+        registry.add_organisation(authority, session, name=DEMO_ORG, domain=DEMO_DOMAIN, actor=actor)
         for dept in sorted({p[2] for p in DEMO_PEOPLE}):
-            directory.add_department(authority, session, name=dept, org_name=DEMO_ORG, actor=actor)
+            registry.add_department(authority, session, name=dept, org_name=DEMO_ORG, actor=actor)
         for username, name, dept, roles in DEMO_PEOPLE:
-            directory.add_person(
+            registry.add_person(
                 authority,
                 session,
                 username=username,
@@ -35,5 +35,5 @@ def add_demo_data(authority: Authority, *, actor: str = "cli:demo") -> list[str]
                 roles=roles,
                 actor=actor,
             )
-            directory.set_password(authority, session, username, DEMO_PASSWORD, actor=actor)
+            registry.set_password(authority, session, username, DEMO_PASSWORD, actor=actor)
     return [p[0] for p in DEMO_PEOPLE]

@@ -19,15 +19,15 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from campusca.errors import CampusCAError
-from campusca.services import renewal
 from campusca.services.authority import Authority
-from campusca.services.revocation import refresh_crls
+from campusca.services.ca.revocation import refresh_crls
+from campusca.services.ota import reenrollment
 
 log = logging.getLogger("campusca.scheduler")
 
 
 class RenewalScheduler:
-    """A daemon thread running `renewal.run_once` every interval while it holds the lease."""
+    """A daemon thread running `reenrollment.run_once` every interval while it holds the lease."""
 
     def __init__(self, authority: Authority, *, interval_seconds: float) -> None:
         self._authority = authority
@@ -43,18 +43,18 @@ class RenewalScheduler:
         self._stop.set()
         self._thread.join(timeout=10)
         try:
-            renewal.release_lease(self._authority, self._holder)
+            reenrollment.release_lease(self._authority, self._holder)
         except (SQLAlchemyError, CampusCAError):
             log.warning("could not release the renewal lease; it expires by itself")
 
     def tick(self) -> bool:
         """One scheduling round; returns whether this process held the lease and ran the job."""
         ttl = int(self._interval * 2) + 30
-        if not renewal.acquire_lease(self._authority, self._holder, ttl):
+        if not reenrollment.acquire_lease(self._authority, self._holder, ttl):
             return False
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
-        report = renewal.run_once(self._authority)
+        report = reenrollment.run_once(self._authority)
         if report.invitations or report.retried:
             log.info(
                 "renewal: %d invitation(s), %d message(s) retried",

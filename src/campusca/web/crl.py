@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Response
 
 from campusca.services.authority import Authority
+from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import NotFound
-from campusca.services.revocation import current_crl
 from campusca.web.deps import get_authority
 
 router = APIRouter(tags=["publication"])

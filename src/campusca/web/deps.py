@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
-from campusca.services.tokens import TokenIdentity, authenticate_token
+from campusca.services.people.tokens import TokenIdentity, authenticate_token
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from 'campusca token create'")
 

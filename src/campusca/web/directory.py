@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from campusca.services.authority import Authority
-from campusca.services.issuance import parse_serial
-from campusca.services.smime_directory import lookup_certificates, smime_certificate_der
+from campusca.services.ca.issuance import parse_serial
+from campusca.services.smime.lookup import lookup_certificates, smime_certificate_der
 from campusca.web.deps import get_authority, read_session
 
 router = APIRouter(prefix="/directory", tags=["directory"])

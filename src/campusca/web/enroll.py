@@ -19,11 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from campusca.apple import CONTENT_TYPE
 from campusca.errors import CampusCAError
-from campusca.services import enrollment
 from campusca.services import errors as service_errors
 from campusca.services.authority import Authority
-from campusca.services.invitations import find_usable_invitation
-from campusca.services.login import LoginThrottled, LoginUnavailable
+from campusca.services.ota import flow
+from campusca.services.ota.invitations import find_usable_invitation
+from campusca.services.people.login import LoginThrottled, LoginUnavailable
 from campusca.web.deps import get_authority
 
 router = APIRouter(prefix="/enroll", tags=["enrollment"], include_in_schema=False)
@@ -83,8 +83,8 @@ def enroll_page(request: Request, token: str, authority: AuthorityDep) -> Respon
     """The link from the invitation: the login form, or the enrollment status once logged in."""
     try:
         with authority.db.read() as session:
-            enrollment.session_for_token(authority, session, request.cookies.get(SESSION_COOKIE), token)
-            state = enrollment.page(authority, session, request.cookies.get(SESSION_COOKIE) or "")
+            flow.session_for_token(authority, session, request.cookies.get(SESSION_COOKIE), token)
+            state = flow.page(authority, session, request.cookies.get(SESSION_COOKIE) or "")
         return _render(request, "enroll_status.html", token=token, page=state)
     except service_errors.NotAuthorized:
         pass
@@ -111,9 +111,7 @@ def enroll_login(
         return _login_form(request, authority, token, 403, "The form had expired; please try again.")
     address = request.client.host if request.client else "unknown"
     try:
-        login = enrollment.log_in(
-            authority, token=token, username=username, password=password, address=address
-        )
+        login = flow.log_in(authority, token=token, username=username, password=password, address=address)
     except service_errors.ChallengeRejected as error:
         return _render(request, "enroll_error.html", 410, message=str(error))
     except CampusCAError as error:
@@ -138,8 +136,8 @@ def enroll_profile(request: Request, token: str, authority: AuthorityDep) -> Res
     cookie = request.cookies.get(SESSION_COOKIE)
     try:
         with authority.db.read() as session:
-            enrollment.session_for_token(authority, session, cookie, token)
-        body = enrollment.download_profile_service(authority, cookie or "")
+            flow.session_for_token(authority, session, cookie, token)
+        body = flow.download_profile_service(authority, cookie or "")
     except CampusCAError as error:
         return _render(request, "enroll_error.html", _status(error), message=str(error))
     return Response(
@@ -160,8 +158,8 @@ def enroll_decline(
     cookie = request.cookies.get(SESSION_COOKIE)
     try:
         with authority.db.read() as session:
-            enrollment.session_for_token(authority, session, cookie, token)
-        enrollment.decline(authority, cookie or "", csrf)
+            flow.session_for_token(authority, session, cookie, token)
+        flow.decline(authority, cookie or "", csrf)
     except CampusCAError as error:
         return _render(request, "enroll_error.html", _status(error), message=str(error))
     return RedirectResponse(f"/enroll/{token}", status_code=303)
@@ -172,7 +170,7 @@ async def profile_service(request: Request, authority: AuthorityDep) -> Response
     """Phases 2 and 3: the device's CMS-signed attributes in, a signed profile out."""
     body = await request.body()
     try:
-        answer = await run_in_threadpool(enrollment.handle_device_request, authority, body)
+        answer = await run_in_threadpool(flow.handle_device_request, authority, body)
     except CampusCAError as error:
         return PlainTextResponse(str(error), status_code=_status(error))
     return Response(answer, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -16,8 +16,8 @@ from campusca import metrics
 from campusca.pki.errors import OcspMalformedRequest
 from campusca.pki.ocsp import OCSP_RESPONSE_CONTENT_TYPE, build_ocsp_error, parse_ocsp_request
 from campusca.services.authority import Authority
+from campusca.services.ca.ocsp import answer_ocsp
 from campusca.services.errors import NotAuthorized, NotFound
-from campusca.services.ocsp import answer_ocsp
 from campusca.web.deps import get_authority
 
 router = APIRouter(tags=["ocsp"])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from campusca.config import load_settings
-from campusca.services import directory
 from campusca.services.authority import Authority, open_authority
+from campusca.services.people import registry
 from tests.support.ca import CaHome, free_port, serving
 from tests.support.iphone_simulator import SimulatedIPhone
 from tests.support.sms_gateway import SmsGateway, sms_gateway
@@ -79,7 +79,7 @@ def prepare_home(template: Path, workdir: Path) -> CaHome:
     try:
         with authority.db.write() as session:
             for username, phone in (("alice", ALICE_PHONE), ("bob", BOB_PHONE)):
-                directory.update_person(authority, session, username, actor="test", phone=phone)
+                registry.update_person(authority, session, username, actor="test", phone=phone)
     finally:
         authority.db.dispose()
     return ca

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campusca.db.enrollment import JobLease
+from campusca.db.ota import JobLease
 from tests.integration.enrollment.conftest import ALICE_PHONE, PASSWORD, EnrollmentSite, enrollment_site
 from tests.support.iphone_simulator import SimulatedIPhone
 

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from campusca.db.enrollment import Device
 from campusca.db.models import Certificate
+from campusca.db.ota import Device
 from campusca.db.scep import ScepChallenge
-from campusca.services.invitations import create_invitation
+from campusca.services.ota.invitations import create_invitation
 from tests.integration.enrollment.conftest import PASSWORD, EnrollmentSite, enrollment_site
 from tests.support.iphone import (
     issue_test_certificate,

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from campusca.config import load_settings
 from campusca.notify import HttpSmsSender, NotifyError, SmsMessage
 from campusca.services.authority import open_authority
-from campusca.services.invitations import deliver_due, hash_token
+from campusca.services.ota.invitations import deliver_due, hash_token
 from tests.integration.enrollment.conftest import ALICE_PHONE, prepare_home, write_settings
 from tests.support.ca import CaHome, free_port
 from tests.support.sms_gateway import SmsGateway, sms_gateway

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from campusca.services import escrow
 from campusca.services.authority import Authority
-from campusca.services.directory import add_person
-from campusca.services.smime import SmimeBundle, issue_smime
+from campusca.services.people.registry import add_person
+from campusca.services.smime import escrow_policy
+from campusca.services.smime.issue import SmimeBundle, issue_smime
 
 ORG = "Example University"
 PASSWORD = "one-time-pass"
@@ -45,10 +45,12 @@ def enable_escrow(
     org = None if dept else ORG
     with authority.db.write() as session:
         for agent in agents:
-            escrow.add_agent(authority, session, username=agent, org_name=org, dept_name=dept, actor="test")
+            escrow_policy.add_agent(
+                authority, session, username=agent, org_name=org, dept_name=dept, actor="test"
+            )
     passphrases = {a: AGENT_PASSPHRASES[a] for a in agents}
     with authority.db.write() as session:
-        return escrow.set_policy(
+        return escrow_policy.set_policy(
             authority,
             session,
             org_name=org,

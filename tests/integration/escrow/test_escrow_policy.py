@@ -7,18 +7,18 @@ from sqlalchemy import func, select
 
 from campusca.db.escrow import EscrowAgent, EscrowDomainKeyRow, KeyCustody
 from campusca.db.models import AuditRecord
-from campusca.services import escrow
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
 from campusca.services.errors import Conflict, InvalidInput, PolicyViolation
-from campusca.services.escrow_keys import active_key, domain_decrypter, recover_key
-from campusca.services.recovery import escrowed_custody
+from campusca.services.people.registry import get_person
+from campusca.services.smime import escrow_policy
+from campusca.services.smime.escrow_keys import active_key, domain_decrypter, recover_key
+from campusca.services.smime.recovery import escrowed_custody
 from tests.integration.escrow.helpers import AGENT_PASSPHRASES, ORG, add_agents, enable_escrow, issue
 
 
-def _policy_of(authority: Authority, username: str) -> escrow.EffectivePolicy:
+def _policy_of(authority: Authority, username: str) -> escrow_policy.EffectivePolicy:
     with authority.db.read() as session:
-        policy = escrow.effective_policy(get_person(session, username).department)
+        policy = escrow_policy.effective_policy(get_person(session, username).department)
         return policy
 
 
@@ -28,18 +28,18 @@ def test_department_inherits_the_organisation_policy_until_it_sets_its_own(autho
     inherited = _policy_of(authority, "mary")
     assert inherited.enabled and inherited.inherited and inherited.scope == f"organisation:{ORG}"
     with authority.db.write() as session:
-        escrow.set_policy(authority, session, dept_name="Law", enabled=False, actor="test")
+        escrow_policy.set_policy(authority, session, dept_name="Law", enabled=False, actor="test")
     assert not _policy_of(authority, "mary").enabled
     assert _policy_of(authority, "bob").enabled  # Physics still inherits
     with authority.db.write() as session:
-        escrow.set_policy(authority, session, dept_name="Law", enabled=None, actor="test")
+        escrow_policy.set_policy(authority, session, dept_name="Law", enabled=None, actor="test")
     assert _policy_of(authority, "mary").enabled
 
 
 def test_show_lists_every_scope_with_its_key_and_agents(authority: Authority) -> None:
     enable_escrow(authority)
     with authority.db.read() as session:
-        views = {v["scope"]: v for v in escrow.show_policies(session)}
+        views = {v["scope"]: v for v in escrow_policy.show_policies(session)}
     org = views[f"organisation:{ORG}"]
     assert org["enabled"] is True and org["agents"] == ["rita"] and org["key"]["mode"] == "simple"  # type: ignore[index]
     law = views[f"department:{ORG}/Law"]
@@ -52,20 +52,20 @@ def test_show_lists_every_scope_with_its_key_and_agents(authority: Authority) ->
 
 def test_quorum_mode_needs_enough_agents_and_every_passphrase(authority: Authority) -> None:
     with authority.db.write() as session:
-        escrow.add_agent(authority, session, username="rita", dept_name="Law", actor="test")
+        escrow_policy.add_agent(authority, session, username="rita", dept_name="Law", actor="test")
     with (
         pytest.raises(PolicyViolation, match="needs at least 2 recovery agents"),
         authority.db.write() as session,
     ):
-        escrow.set_policy(
+        escrow_policy.set_policy(
             authority, session, dept_name="Law", enabled=True, mode="quorum", approvals=2, actor="t"
         )
     add_agents(authority)
     with authority.db.write() as session:
         for name in ("quentin", "victor"):
-            escrow.add_agent(authority, session, username=name, dept_name="Law", actor="test")
+            escrow_policy.add_agent(authority, session, username=name, dept_name="Law", actor="test")
     with pytest.raises(InvalidInput, match="missing: victor"), authority.db.write() as session:
-        escrow.set_policy(
+        escrow_policy.set_policy(
             authority,
             session,
             dept_name="Law",
@@ -99,18 +99,18 @@ def test_adding_an_agent_in_quorum_mode_resplits_with_everyones_passphrase(autho
     add_agents(authority, ("quentin", "victor", "wanda"))
     enable_escrow(authority, dept="Law", mode="quorum", approvals=2, agents=("rita", "quentin", "victor"))
     with pytest.raises(InvalidInput, match="missing: wanda"), authority.db.write() as session:
-        escrow.add_agent(
+        escrow_policy.add_agent(
             authority, session, username="wanda", dept_name="Law", passphrases=AGENT_PASSPHRASES, actor="t"
         )
     everyone = {**AGENT_PASSPHRASES, "wanda": "wanda's passphrase"}
     with authority.db.write() as session:
-        view = escrow.add_agent(
+        view = escrow_policy.add_agent(
             authority, session, username="wanda", dept_name="Law", passphrases=everyone, actor="t"
         )
     assert view["agents"] == ["rita", "quentin", "victor", "wanda"]
     with authority.db.read() as session:
         actions = [r.action for r in session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars()]
-    assert actions[-2:] == ["escrow.agent_added", "escrow.quorum_split"]
+    assert actions[-2:] == ["escrow_policy.agent_added", "escrow_policy.quorum_split"]
 
 
 def test_agent_needs_the_recovery_agent_role_and_is_added_once(authority: Authority) -> None:
@@ -118,11 +118,11 @@ def test_agent_needs_the_recovery_agent_role_and_is_added_once(authority: Author
         pytest.raises(PolicyViolation, match="not an active recovery agent"),
         authority.db.write() as session,
     ):
-        escrow.add_agent(authority, session, username="alice", org_name=ORG, actor="test")
+        escrow_policy.add_agent(authority, session, username="alice", org_name=ORG, actor="test")
     with authority.db.write() as session:
-        escrow.add_agent(authority, session, username="rita", org_name=ORG, actor="test")
+        escrow_policy.add_agent(authority, session, username="rita", org_name=ORG, actor="test")
     with pytest.raises(Conflict), authority.db.write() as session:
-        escrow.add_agent(authority, session, username="rita", org_name=ORG, actor="test")
+        escrow_policy.add_agent(authority, session, username="rita", org_name=ORG, actor="test")
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_bad_policy_input_is_a_clear_error(
     authority: Authority, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidInput, match=message), authority.db.write() as session:
-        escrow.set_policy(authority, session, enabled=True, actor="test", **options)  # type: ignore[arg-type]
+        escrow_policy.set_policy(authority, session, enabled=True, actor="test", **options)  # type: ignore[arg-type]
 
 
 def test_switching_simple_to_quorum_rewraps_every_archived_key(authority: Authority) -> None:
@@ -146,8 +146,8 @@ def test_switching_simple_to_quorum_rewraps_every_archived_key(authority: Author
     enable_escrow(authority, agents=("rita", "quentin"))
     issue(authority, "mary")
     with authority.db.write() as session:
-        escrow.add_agent(authority, session, username="victor", org_name=ORG, actor="test")
-        escrow.set_policy(
+        escrow_policy.add_agent(authority, session, username="victor", org_name=ORG, actor="test")
+        escrow_policy.set_policy(
             authority,
             session,
             org_name=ORG,
@@ -159,8 +159,8 @@ def test_switching_simple_to_quorum_rewraps_every_archived_key(authority: Author
         )
     with authority.db.read() as session:
         mary = get_person(session, "mary")
-        policy = escrow.effective_policy(mary.department)
-        domain = escrow.find_domain(session, policy)
+        policy = escrow_policy.effective_policy(mary.department)
+        domain = escrow_policy.find_domain(session, policy)
         assert domain is not None
         key = active_key(domain)
         assert key is not None and key.mode == "quorum"

@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from campusca.db.escrow import KeyCustody, RecoveryRequest
 from campusca.db.models import AuditRecord, Certificate
 from campusca.notify import LogSender
-from campusca.services import recovery
 from campusca.services.authority import Authority
+from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import Conflict, EscrowDisabled, InvalidInput, NotAuthorized, PolicyViolation
 from campusca.services.notifications import make_email_sender
-from campusca.services.recovery_release import close_case, release_legal, release_lost_key
-from campusca.services.revocation import current_crl
-from campusca.services.smime_directory import lookup_certificates
-from campusca.services.smime_messages import decrypt, encrypt
+from campusca.services.smime import recovery
+from campusca.services.smime.lookup import lookup_certificates
+from campusca.services.smime.messages import decrypt, encrypt
+from campusca.services.smime.recovery_release import close_case, release_legal, release_lost_key
 from tests.assertions import assert_crl_contains
 from tests.integration.escrow.helpers import PASSWORD, add_agents, enable_escrow, issue, mail
 
@@ -101,7 +101,7 @@ def test_mary_reads_archived_mail_after_losing_her_key(escrowed: Authority) -> N
         "certificate.revoked",
         "crl.published",
         "certificate.issued",
-        "escrow.key_archived",
+        "escrow_policy.key_archived",
         "recovery.released",
         "recovery.notified",
     ]
@@ -132,10 +132,10 @@ def test_the_requester_cannot_approve_their_own_request(escrowed: Authority) -> 
 
 
 def test_approvals_come_from_distinct_agents_of_the_domain(escrowed: Authority) -> None:
-    from campusca.services import escrow
+    from campusca.services.smime import escrow_policy
 
     with escrowed.db.write() as session:
-        escrow.set_policy(
+        escrow_policy.set_policy(
             escrowed, session, org_name="Example University", enabled=True, approvals=2, actor="t"
         )
     request = recovery.request_recovery(escrowed, username="mary", reason="lost-key", actor="cli")
@@ -292,7 +292,7 @@ def test_bad_requests_are_clear_errors(escrowed: Authority, options: dict[str, o
 
 
 def test_the_mail_of_a_person_who_left_stays_readable_without_a_rekey(escrowed: Authority) -> None:
-    from campusca.services.directory import update_person
+    from campusca.services.people.registry import update_person
 
     archived, _ = encrypt(escrowed, mail())
     with escrowed.db.write() as session:

@@ -15,12 +15,12 @@ from campusca.db.escrow import EscrowAgent, EscrowDomainKeyRow, KeyCustody, Reco
 from campusca.escrow import WrongPassphrase, unseal_share
 from campusca.escrow.handover import open_handover_key
 from campusca.pki.pkcs12 import load_pkcs12
-from campusca.services import recovery
 from campusca.services.authority import Authority, open_authority
 from campusca.services.errors import InvalidInput, NotAuthorized, PolicyViolation
-from campusca.services.escrow_keys import recover_key
-from campusca.services.recovery_release import release_lost_key
-from campusca.services.smime_messages import decrypt, encrypt
+from campusca.services.smime import recovery
+from campusca.services.smime.escrow_keys import recover_key
+from campusca.services.smime.messages import decrypt, encrypt
+from campusca.services.smime.recovery_release import release_lost_key
 from tests.integration.escrow.helpers import (
     AGENT_PASSPHRASES,
     PASSWORD,

@@ -12,9 +12,9 @@ from cryptography import x509
 
 from campusca.config import load_settings
 from campusca.services.authority import open_authority
-from campusca.services.directory import add_person, set_password
-from campusca.services.smime_messages import decrypt, encrypt
-from campusca.services.tokens import create_token
+from campusca.services.people.registry import add_person, set_password
+from campusca.services.people.tokens import create_token
+from campusca.services.smime.messages import decrypt, encrypt
 from tests.integration.escrow.helpers import mail
 from tests.support.ca import CaHome, serving
 

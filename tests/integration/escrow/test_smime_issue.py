@@ -15,8 +15,8 @@ from campusca.db.models import AuditRecord, Certificate
 from campusca.pki.pkcs12 import load_pkcs12
 from campusca.services.authority import Authority
 from campusca.services.errors import InvalidInput, NotFound, PolicyViolation
-from campusca.services.escrow_keys import domain_decrypter, recover_key
-from campusca.services.smime_directory import lookup_certificates
+from campusca.services.smime.escrow_keys import domain_decrypter, recover_key
+from campusca.services.smime.lookup import lookup_certificates
 from tests.integration.escrow.helpers import PASSWORD, enable_escrow, issue
 from tests.support.ca import make_csr
 
@@ -89,7 +89,9 @@ def test_without_escrow_campusca_keeps_no_copy_and_says_so(authority: Authority)
     assert not custody.escrowed and not custody.has_record and custody.key_source == "generated"
     with authority.db.read() as session:
         target, details = session.execute(
-            select(AuditRecord.target, AuditRecord.details).where(AuditRecord.action == "escrow.no_copy_held")
+            select(AuditRecord.target, AuditRecord.details).where(
+                AuditRecord.action == "escrow_policy.no_copy_held"
+            )
         ).one()
     assert bundle.encryption.serial_hex in target and "escrow is off" in details
 
@@ -160,7 +162,7 @@ def test_a_new_pair_supersedes_the_old_one_in_the_directory(authority: Authority
 def test_bad_issue_input_is_a_clear_error_and_nothing_is_written(
     authority: Authority, username: str, options: dict[str, object], error: type[Exception]
 ) -> None:
-    from campusca.services.smime import issue_smime
+    from campusca.services.smime.issue import issue_smime
 
     with pytest.raises(error), authority.db.write() as session:
         issue_smime(authority, session, username=username, actor="test", **{"password": PASSWORD, **options})  # type: ignore[arg-type]
@@ -174,13 +176,13 @@ def test_bad_issue_input_is_a_clear_error_and_nothing_is_written(
 
 
 def test_quorum_domain_without_a_key_refuses_issuance_with_the_reason(authority: Authority) -> None:
-    from campusca.services import escrow
+    from campusca.services.smime import escrow_policy
 
     with authority.db.write() as session:
-        escrow.set_policy(
+        escrow_policy.set_policy(
             authority, session, dept_name="Law", enabled=False, mode="quorum", approvals=2, actor="t"
         )
         session.flush()
         # Turned on without agents, a quorum domain cannot make its key: the policy change is refused.
     with pytest.raises(PolicyViolation, match="at least 2 recovery agents"), authority.db.write() as session:
-        escrow.set_policy(authority, session, dept_name="Law", enabled=True, actor="t")
+        escrow_policy.set_policy(authority, session, dept_name="Law", enabled=True, actor="t")

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from campusca.services.authority import Authority
-from campusca.services.renewal import acquire_lease, release_lease, run_once
+from campusca.services.ota.reenrollment import acquire_lease, release_lease, run_once
 
 
 def test_only_one_process_holds_the_renewal_lease_until_it_expires(authority: Authority) -> None:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from campusca.services import certificates
 from campusca.services.authority import Authority
-from campusca.services.issuance import parse_serial
-from campusca.services.revocation import parse_reason, revoke_certificate
-from campusca.services.tokens import TokenIdentity
+from campusca.services.ca import certificates
+from campusca.services.ca.issuance import parse_serial
+from campusca.services.ca.revocation import parse_reason, revoke_certificate
+from campusca.services.people.tokens import TokenIdentity
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])

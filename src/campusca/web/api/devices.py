@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from campusca.services import device_policies, devices
 from campusca.services.authority import Authority
-from campusca.services.directory import get_organisation
-from campusca.services.revocation import parse_reason
-from campusca.services.tokens import TokenIdentity
+from campusca.services.ca.revocation import parse_reason
+from campusca.services.ota import devices, passcode_policy
+from campusca.services.people.registry import get_organisation
+from campusca.services.people.tokens import TokenIdentity
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(tags=["devices"])
@@ -78,7 +78,7 @@ def get_policy(
     name: str, identity: Reader, session: Annotated[Session, Depends(read_session)]
 ) -> dict[str, object]:
     """The passcode policy enrolled devices of this organisation get."""
-    return device_policies.policy_for(session, get_organisation(session, name).id).to_json()
+    return passcode_policy.policy_for(session, get_organisation(session, name).id).to_json()
 
 
 @router.put("/organisations/{name}/device-policy")
@@ -90,7 +90,7 @@ def set_policy(
     session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
     """Change fields of the passcode policy (admin); unset fields keep their values."""
-    policy = device_policies.set_policy(
+    policy = passcode_policy.set_policy(
         authority, session, organisation=name, actor=identity.actor, **body.model_dump(exclude_none=True)
     )
     return policy.to_json()

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import Department, Organisation
-from campusca.services import directory
 from campusca.services.authority import Authority
-from campusca.services.tokens import TokenIdentity
+from campusca.services.people import registry
+from campusca.services.people.tokens import TokenIdentity
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(tags=["directory"])
@@ -73,7 +73,7 @@ def list_organisations(
     _: Reader, session: Annotated[Session, Depends(read_session)]
 ) -> list[dict[str, object]]:
     return [
-        directory.org_json(o)
+        registry.org_json(o)
         for o in session.execute(select(Organisation).order_by(Organisation.name)).scalars()
     ]
 
@@ -85,8 +85,8 @@ def add_organisation(
     authority: AuthorityDep,
     session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
-    return directory.org_json(
-        directory.add_organisation(
+    return registry.org_json(
+        registry.add_organisation(
             authority, session, name=body.name, domain=body.domain, actor=identity.actor
         )
     )
@@ -97,8 +97,7 @@ def list_departments(
     _: Reader, session: Annotated[Session, Depends(read_session)]
 ) -> list[dict[str, object]]:
     return [
-        directory.dept_json(d)
-        for d in session.execute(select(Department).order_by(Department.name)).scalars()
+        registry.dept_json(d) for d in session.execute(select(Department).order_by(Department.name)).scalars()
     ]
 
 
@@ -109,8 +108,8 @@ def add_department(
     authority: AuthorityDep,
     session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
-    return directory.dept_json(
-        directory.add_department(
+    return registry.dept_json(
+        registry.add_department(
             authority, session, name=body.name, org_name=body.organisation, actor=identity.actor
         )
     )
@@ -124,9 +123,9 @@ def list_people(
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
 ) -> PeoplePage:
-    people = directory.list_people(session, dept=department, limit=limit, offset=offset)
-    items = [PersonOut.model_validate(directory.person_view(p).to_json()) for p in people]
-    return PeoplePage(items=items, total=directory.count_people(session), limit=limit, offset=offset)
+    people = registry.list_people(session, dept=department, limit=limit, offset=offset)
+    items = [PersonOut.model_validate(registry.person_view(p).to_json()) for p in people]
+    return PeoplePage(items=items, total=registry.count_people(session), limit=limit, offset=offset)
 
 
 @router.post("/people", status_code=201, response_model=PersonOut)
@@ -136,7 +135,7 @@ def add_person(
     authority: AuthorityDep,
     session: Annotated[Session, Depends(write_session)],
 ) -> PersonOut:
-    person = directory.add_person(
+    person = registry.add_person(
         authority,
         session,
         username=body.username,
@@ -147,12 +146,12 @@ def add_person(
         roles=tuple(body.roles),
         actor=identity.actor,
     )
-    return PersonOut.model_validate(directory.person_view(person).to_json())
+    return PersonOut.model_validate(registry.person_view(person).to_json())
 
 
 @router.get("/people/{username}", response_model=PersonOut)
 def get_person(username: str, _: Reader, session: Annotated[Session, Depends(read_session)]) -> PersonOut:
-    return PersonOut.model_validate(directory.person_view(directory.get_person(session, username)).to_json())
+    return PersonOut.model_validate(registry.person_view(registry.get_person(session, username)).to_json())
 
 
 @router.patch("/people/{username}", response_model=PersonOut)
@@ -163,7 +162,7 @@ def update_person(
     authority: AuthorityDep,
     session: Annotated[Session, Depends(write_session)],
 ) -> PersonOut:
-    person = directory.update_person(
+    person = registry.update_person(
         authority,
         session,
         username,
@@ -174,7 +173,7 @@ def update_person(
         roles=tuple(body.roles) if body.roles is not None else None,
         active=body.active,
     )
-    return PersonOut.model_validate(directory.person_view(person).to_json())
+    return PersonOut.model_validate(registry.person_view(person).to_json())
 
 
 @router.delete("/people/{username}", response_model=PersonOut)
@@ -185,5 +184,5 @@ def deactivate_person(
     session: Annotated[Session, Depends(write_session)],
 ) -> PersonOut:
     """People are deactivated, never deleted: their certificates and audit records keep pointing at them."""
-    person = directory.update_person(authority, session, username, actor=identity.actor, active=False)
-    return PersonOut.model_validate(directory.person_view(person).to_json())
+    person = registry.update_person(authority, session, username, actor=identity.actor, active=False)
+    return PersonOut.model_validate(registry.person_view(person).to_json())

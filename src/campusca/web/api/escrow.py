@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from campusca.services import escrow
 from campusca.services.authority import Authority
-from campusca.services.tokens import TokenIdentity
+from campusca.services.people.tokens import TokenIdentity
+from campusca.services.smime import escrow_policy
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(prefix="/escrow", tags=["escrow"])
@@ -44,7 +44,7 @@ def overview(
     session: Annotated[Session, Depends(read_session)],
 ) -> list[dict[str, object]]:
     """Every organisation's and department's escrow policy, domain key and agents."""
-    return escrow.show_policies(session)
+    return escrow_policy.show_policies(session)
 
 
 @router.put("/policy")
@@ -55,7 +55,7 @@ def set_policy(
     session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
     """Set the escrow policy of an organisation or department (quorum: add the agents first)."""
-    return escrow.set_policy(
+    return escrow_policy.set_policy(
         authority,
         session,
         org_name=body.organisation,
@@ -76,7 +76,7 @@ def add_agent(
     session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
     """Make a person with the recovery-agent role an agent of an escrow domain."""
-    return escrow.add_agent(
+    return escrow_policy.add_agent(
         authority,
         session,
         username=body.username,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from campusca.services import invitations
 from campusca.services.authority import Authority
-from campusca.services.tokens import TokenIdentity
+from campusca.services.ota import invitations
+from campusca.services.people.tokens import TokenIdentity
 from campusca.web.deps import get_authority, read_session, require_role
 
 router = APIRouter(prefix="/invitations", tags=["enrollment"])

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from campusca.services import recovery, recovery_release
 from campusca.services.authority import Authority
+from campusca.services.ca.issuance import parse_serial
 from campusca.services.errors import InvalidInput, NotAuthorized
-from campusca.services.issuance import parse_serial
+from campusca.services.smime import recovery, recovery_release
 from campusca.web.api.recovery_auth import Caller, require_caller
 from campusca.web.deps import get_authority
 

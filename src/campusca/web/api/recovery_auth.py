@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from campusca.services.authority import Authority
-from campusca.services.directory import check_password, get_person
 from campusca.services.errors import NotAuthorized, NotFound
-from campusca.services.tokens import authenticate_token
+from campusca.services.people.registry import check_password, get_person
+from campusca.services.people.tokens import authenticate_token
 from campusca.web.deps import Unauthenticated, get_authority
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from campusca.services import scep
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
-from campusca.services.tokens import TokenIdentity
+from campusca.services.people.registry import get_person
+from campusca.services.people.tokens import TokenIdentity
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(prefix="/scep", tags=["scep"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
-from campusca.services.smime import issue_smime
+from campusca.services.smime.issue import issue_smime
 from campusca.web.api.recovery_auth import Caller, require_caller
 from campusca.web.deps import get_authority, write_session
 

@@ -16,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.apple import DeviceAttributes
-from campusca.db.enrollment import Device, Enrollment
-from campusca.services import audit, devices, enrollment_profiles
+from campusca.db.ota import Device, Enrollment
+from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
-from campusca.services.device_policies import policy_for
+from campusca.services.ca.issuance import find_certificate, serial_to_hex
 from campusca.services.errors import NotAuthorized, ServiceError
-from campusca.services.issuance import find_certificate, serial_to_hex
-from campusca.services.scep import create_challenge, enrollments_for_device
+from campusca.services.ota import devices, profiles
+from campusca.services.ota.passcode_policy import policy_for
+from campusca.services.scep.enrollments import create_challenge, enrollments_for_device
 
 ANSWERABLE = ("certificate_requested", "final_profile_sent")
 
@@ -135,10 +136,10 @@ def _final(
         # The person installs the final profile by hand, perhaps later the same day.
         ttl_seconds=max(authority.settings.enroll_session_minutes * 60, 24 * 3600),
         device_ref=device.udid,
-        expected_subject=enrollment_profiles.device_common_name(person, device.udid),
+        expected_subject=profiles.device_common_name(person, device.udid),
         profile="device",
     )
-    profile = enrollment_profiles.final_device_profile(
+    profile = profiles.final_device_profile(
         authority,
         person=person,
         device=device,
@@ -163,4 +164,4 @@ def _final(
         },
         at=now,
     )
-    return enrollment_profiles.sign(authority, profile)
+    return profiles.sign(authority, profile)

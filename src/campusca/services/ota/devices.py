@@ -11,16 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.apple import DeviceAttributes
-from campusca.db.enrollment import Device, DeviceEvent, Enrollment
 from campusca.db.models import Certificate, Person
+from campusca.db.ota import Device, DeviceEvent, Enrollment
 from campusca.pki.crl import RevocationReason
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
+from campusca.services.ca.issuance import find_certificate
+from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound
-from campusca.services.issuance import find_certificate
-from campusca.services.revocation import revoke_certificate
-from campusca.services.scep import enrollments_for_device
+from campusca.services.people.registry import get_person
+from campusca.services.scep.enrollments import enrollments_for_device
 
 # enrolling: phases 1-2 under way · awaiting_install: final profile sent, its certificate not yet enrolled ·
 # enrolled · declined: the person refused the final profile · revoked · retired: revoked, never re-invited ·

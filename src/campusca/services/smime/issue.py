@@ -26,12 +26,12 @@ from campusca.pki.errors import CsrInvalid
 from campusca.pki.pkcs12 import export_pkcs12
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
+from campusca.services.ca.issuance import IssuedCertificate, issue_certificate
+from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import InvalidInput, PolicyViolation
-from campusca.services.escrow import EffectivePolicy, effective_policy, find_domain
-from campusca.services.escrow_keys import active_key, archive_key, rsa_key_size
-from campusca.services.issuance import IssuedCertificate, issue_certificate
-from campusca.services.revocation import revoke_certificate
+from campusca.services.people.registry import get_person
+from campusca.services.smime.escrow_keys import active_key, archive_key, rsa_key_size
+from campusca.services.smime.escrow_policy import EffectivePolicy, effective_policy, find_domain
 
 SIGNING = "smime-signing"
 ENCRYPTION = "smime-encryption"

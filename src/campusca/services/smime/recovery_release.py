@@ -26,17 +26,20 @@ from campusca.pki.pkcs12 import export_pkcs12
 from campusca.pki.signing import RsaDecrypter
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
+from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotAuthorized, PolicyViolation
-from campusca.services.escrow_keys import (
+from campusca.services.notifications import make_email_sender
+from campusca.services.people.registry import get_person
+from campusca.services.smime.escrow_keys import (
     QUORUM,
     active_key,
     combine_domain_key,
     domain_decrypter,
     recover_key,
 )
-from campusca.services.notifications import make_email_sender
-from campusca.services.recovery import (
+from campusca.services.smime.issue import MIN_PASSWORD, issue_escrowed_encryption
+from campusca.services.smime.messages import KeyPair, check_size, decrypt_with
+from campusca.services.smime.recovery import (
     APPROVED,
     CLOSED,
     LEGAL,
@@ -51,9 +54,6 @@ from campusca.services.recovery import (
     load_request,
     view,
 )
-from campusca.services.revocation import revoke_certificate
-from campusca.services.smime import MIN_PASSWORD, issue_escrowed_encryption
-from campusca.services.smime_messages import KeyPair, check_size, decrypt_with
 from campusca.smime import SmimeError
 
 MAX_LEGAL_MESSAGES = 500

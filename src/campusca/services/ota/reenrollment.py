@@ -15,12 +15,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campusca.db.enrollment import Device, Enrollment, Invitation, JobLease, RenewalTrigger
-from campusca.services import audit, devices
+from campusca.db.ota import Device, Enrollment, Invitation, JobLease, RenewalTrigger
+from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.invitations import Delivery, Senders, create_invitation, deliver_due, deliver_message
-from campusca.services.issuance import serial_to_hex
-from campusca.services.login import purge_expired
+from campusca.services.ca.issuance import serial_to_hex
+from campusca.services.ota import devices
+from campusca.services.ota.invitations import (
+    Delivery,
+    Senders,
+    create_invitation,
+    deliver_due,
+    deliver_message,
+)
+from campusca.services.people.login import purge_expired
 
 log = logging.getLogger("campusca.renewal")
 LEASE_NAME = "renewal"

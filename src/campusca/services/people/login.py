@@ -12,8 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from campusca.config import LdapSettings
-from campusca.db.enrollment import LoginFailure, WebSession
 from campusca.db.models import Person
+from campusca.db.ota import LoginFailure, WebSession
 from campusca.identity import (
     AuthenticatedUser,
     DirectoryUnavailable,
@@ -26,8 +26,8 @@ from campusca.identity import (
 )
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import ROLES
 from campusca.services.errors import NotAuthorized, ServiceError
+from campusca.services.people.registry import ROLES
 
 SESSION_TOKEN_BYTES = 32
 

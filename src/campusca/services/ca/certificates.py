@@ -14,9 +14,9 @@ from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid, ProfileError
 from campusca.pki.profiles import get_profile
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
+from campusca.services.ca.issuance import IssuedCertificate, find_certificate, issue_certificate
 from campusca.services.errors import InvalidInput, NotFound
-from campusca.services.issuance import IssuedCertificate, find_certificate, issue_certificate
+from campusca.services.people.registry import get_person
 
 STATUSES = ("valid", "revoked", "expired")
 

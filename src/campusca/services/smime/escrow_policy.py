@@ -18,9 +18,9 @@ from campusca.db.escrow import EscrowAgent, EscrowDomain, KeyCustody
 from campusca.db.models import Department, Organisation
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_department, get_organisation, get_person
 from campusca.services.errors import Conflict, InvalidInput, NotFound, PolicyViolation
-from campusca.services.escrow_keys import (
+from campusca.services.people.registry import get_department, get_organisation, get_person
+from campusca.services.smime.escrow_keys import (
     MODES,
     QUORUM,
     SIMPLE,

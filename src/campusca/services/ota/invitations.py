@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from campusca.db.enrollment import Device, Invitation, OutboxMessage
 from campusca.db.models import Person
+from campusca.db.ota import Device, Invitation, OutboxMessage
 from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, SmsSender
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
 from campusca.services.errors import ChallengeRejected, InvalidInput, NotFound
 from campusca.services.notifications import make_email_sender, make_sms_sender
+from campusca.services.people.registry import get_person
 
 log = logging.getLogger("campusca.invitations")
 

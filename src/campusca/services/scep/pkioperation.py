@@ -28,11 +28,11 @@ from campusca.pki.errors import CsrInvalid
 from campusca.scep import MessageType, PkiMessage
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.ca.issuance import find_certificate, issue_certificate
+from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import ChallengeRejected, NotFound, PolicyViolation, ServiceError
-from campusca.services.issuance import find_certificate, issue_certificate
-from campusca.services.revocation import current_crl
-from campusca.services.scep_challenges import consume_challenge, expected_name, find_challenge
-from campusca.services.scep_renewal import authorise_renewal, signed_by_us
+from campusca.services.scep.challenges import consume_challenge, expected_name, find_challenge
+from campusca.services.scep.renewal_auth import authorise_renewal, signed_by_us
 
 SCEP_ACTOR = "scep"
 

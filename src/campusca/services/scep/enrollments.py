@@ -18,8 +18,8 @@ from campusca.db.scep import ScepEnrollment
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, NotFound, PolicyViolation
-from campusca.services.scep_challenges import ChallengeView, challenge_views, create_challenge
-from campusca.services.scep_enrollment import (
+from campusca.services.scep.challenges import ChallengeView, challenge_views, create_challenge
+from campusca.services.scep.pkioperation import (
     AlgorithmRefused,
     ScepAnswer,
     ScepAnswerKind,

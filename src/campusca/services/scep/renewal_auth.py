@@ -20,8 +20,8 @@ from campusca.db.scep import ScepEnrollment
 from campusca.pki.certificates import common_name
 from campusca.pki.profiles import SubjectSource, get_profile
 from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.ca.issuance import find_certificate
 from campusca.services.errors import NotAuthorized
-from campusca.services.issuance import find_certificate
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from campusca.db.escrow import KeyCustody
 from campusca.db.models import Certificate, Person
 from campusca.services.authority import Authority
+from campusca.services.ca.issuance import find_certificate
 from campusca.services.errors import InvalidInput, NotFound
-from campusca.services.issuance import find_certificate
-from campusca.services.smime import ENCRYPTION, SIGNING, SMIME_PROFILES
+from campusca.services.smime.issue import ENCRYPTION, SIGNING, SMIME_PROFILES
 
 PURPOSES = {SIGNING: "signing", ENCRYPTION: "encryption"}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}$")

@@ -31,7 +31,6 @@ from campusca.db.models import Person
 from campusca.escrow.handover import HandoverKey, create_handover_key, hand_over_share
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_person
 from campusca.services.errors import (
     Conflict,
     EscrowDisabled,
@@ -40,8 +39,9 @@ from campusca.services.errors import (
     NotFound,
     PolicyViolation,
 )
-from campusca.services.escrow import AGENT_ROLE, effective_policy, find_domain
-from campusca.services.escrow_keys import QUORUM, active_key, unseal_agent_share
+from campusca.services.people.registry import get_person
+from campusca.services.smime.escrow_keys import QUORUM, active_key, unseal_agent_share
+from campusca.services.smime.escrow_policy import AGENT_ROLE, effective_policy, find_domain
 
 LOST_KEY = "lost-key"
 LEGAL = "legal"

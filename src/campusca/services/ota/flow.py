@@ -22,13 +22,15 @@ from campusca.apple import (
     DeviceSignatureInvalid,
     parse_device_attributes,
 )
-from campusca.db.enrollment import Enrollment, Invitation, WebSession
-from campusca.services import audit, devices, enrollment_phase3, enrollment_profiles, login
+from campusca.db.ota import Enrollment, Invitation, WebSession
+from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
-from campusca.services.enrollment_phase3 import refuse
 from campusca.services.errors import ChallengeRejected, Conflict, InvalidInput, NotAuthorized, ServiceError
-from campusca.services.invitations import find_usable_invitation, mark_used
-from campusca.services.scep import create_challenge
+from campusca.services.ota import devices, phase3, profiles
+from campusca.services.ota.invitations import find_usable_invitation, mark_used
+from campusca.services.ota.phase3 import refuse
+from campusca.services.people import login
+from campusca.services.scep.enrollments import create_challenge
 
 CHALLENGE_BYTES = 32
 ACTIVE_STATES = ("logged_in", "profile_service_sent")
@@ -149,9 +151,7 @@ def download_profile_service(authority: Authority, session_token: str) -> bytes:
         if enrollment.state not in ACTIVE_STATES:
             raise Conflict(f"this enrollment is {enrollment.state.replace('_', ' ')}; ask for a new link")
         challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
-        profile = enrollment_profiles.profile_service_profile(
-            authority, person=enrollment.person, challenge=challenge
-        )
+        profile = profiles.profile_service_profile(authority, person=enrollment.person, challenge=challenge)
         now = authority.now()
         enrollment.challenge_hash = _sha256(challenge)
         enrollment.challenge_expires_at = now + timedelta(minutes=authority.settings.enroll_session_minutes)
@@ -164,7 +164,7 @@ def download_profile_service(authority: Authority, session_token: str) -> bytes:
             details={"enrollment": enrollment.id},
             at=now,
         )
-        return enrollment_profiles.sign(authority, profile)
+        return profiles.sign(authority, profile)
 
 
 def decline(authority: Authority, session_token: str, csrf_token: str | None) -> None:
@@ -201,7 +201,7 @@ def handle_device_request(authority: Authority, body: bytes) -> bytes:
     issuing = authority.ca(ISSUING_CA).certificate
     if attributes.signer_certificate.issuer == issuing.subject:
         # The signature is verified; enrollment_phase3 checks the certificate against our CA and records.
-        return enrollment_phase3.answer(authority, attributes)
+        return phase3.answer(authority, attributes)
     roots = _apple_roots(authority)
     return _phase2(authority, _parse(body, roots) if roots else attributes)
 
@@ -254,10 +254,10 @@ def _phase2(authority: Authority, attributes: DeviceAttributes) -> bytes:
                 actor=f"enrollment:{enrollment.id}",
                 ttl_seconds=authority.settings.enroll_session_minutes * 60,
                 device_ref=device.udid,
-                expected_subject=enrollment_profiles.device_common_name(person, device.udid),
+                expected_subject=profiles.device_common_name(person, device.udid),
                 profile="device",
             )
-            profile = enrollment_profiles.enrollment_profile(
+            profile = profiles.enrollment_profile(
                 authority, person=person, device=device, challenge=scep_challenge
             )
             enrollment.device_id, enrollment.challenge_hash = device.id, None
@@ -271,7 +271,7 @@ def _phase2(authority: Authority, attributes: DeviceAttributes) -> bytes:
                 details={"enrollment": enrollment.id, "device": device.udid},
                 at=now,
             )
-            return enrollment_profiles.sign(authority, profile)
+            return profiles.sign(authority, profile)
     raise refuse(
         authority,
         ChallengeRejected(problem or "enrollment challenge is wrong"),

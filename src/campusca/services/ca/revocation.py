@@ -16,8 +16,8 @@ from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
 from campusca.pki.errors import PkiError
 from campusca.services import audit
 from campusca.services.authority import Authority, LoadedCA
+from campusca.services.ca.issuance import find_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound
-from campusca.services.issuance import find_certificate
 
 
 @dataclass(frozen=True, slots=True)

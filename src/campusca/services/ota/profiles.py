@@ -20,12 +20,12 @@ from campusca.apple import (
     scep_payload,
     sign_profile,
 )
-from campusca.db.enrollment import Device
 from campusca.db.models import Person
+from campusca.db.ota import Device
 from campusca.pki.profiles import get_profile
 from campusca.services.authority import ROOT_CA, Authority
-from campusca.services.device_policies import PasscodePolicy
 from campusca.services.errors import PolicyViolation
+from campusca.services.ota.passcode_policy import PasscodePolicy
 
 PROFILE_SERVICE_PATH = "/enroll/ota"
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")

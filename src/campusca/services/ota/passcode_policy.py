@@ -6,11 +6,11 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
-from campusca.db.enrollment import DevicePolicy
+from campusca.db.ota import DevicePolicy
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.directory import get_organisation
 from campusca.services.errors import InvalidInput
+from campusca.services.people.registry import get_organisation
 
 # Apple's schema ranges (mdm/profiles/com.apple.mobiledevice.passwordpolicy.yaml).
 _RANGES = {

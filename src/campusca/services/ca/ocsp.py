@@ -18,8 +18,8 @@ from campusca.db.models import Certificate
 from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import CertStatus, OcspAnswer, OcspQuery, build_ocsp_response
 from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.ca.issuance import serial_to_hex
 from campusca.services.errors import NotAuthorized
-from campusca.services.issuance import serial_to_hex
 
 _CACHE_SIZE = 20_000
 
