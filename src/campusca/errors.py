@@ -7,7 +7,8 @@ CampusCAError
  ├── campusca.smime.errors.SmimeError
  ├── campusca.escrow.errors.EscrowError
  ├── campusca.apple.errors.AppleError
- └── campusca.services.errors.ServiceError (NotFound, Conflict, NotAuthorized, PolicyViolation, …)
+ ├── campusca.services.errors.ServiceError (NotFound, Conflict, NotAuthorized, PolicyViolation, …)
+ └── Busy                                  (the database is saturated: try again shortly)
 
 Messages are one sentence, name the field that is wrong and never include a secret.
 """
@@ -17,3 +18,13 @@ from __future__ import annotations
 
 class CampusCAError(Exception):
     """Base class of every error campusca raises deliberately."""
+
+
+class Busy(CampusCAError):
+    """The database could not take the write in time; nothing was changed and the caller may retry.
+
+    Raised instead of waiting without bound (SQLite's write lock, a full connection pool), so that
+    adapters answer with back-pressure (HTTP 503 + Retry-After) rather than a stall or a 500.
+    """
+
+    code = "busy"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table
 from campusca.services.ca import certificates
 from campusca.services.ca.issuance import parse_serial
-from campusca.services.ca.revocation import parse_reason, revoke_certificate
+from campusca.services.ca.revocation import parse_reason, revoke
 
 cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -31,10 +31,9 @@ def cert_issue(
         fail(f"cannot read CSR file {csr}: {error.strerror}")
     if out is not None and out.exists():
         fail(f"{out} exists; refusing to overwrite it")
-    with writing(ctx) as (authority, session):
-        issued = certificates.issue_from_csr(
-            authority, session, profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
-        )
+    issued = certificates.issue_from_csr(
+        state(ctx).authority(), profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
+    )
     if out is not None:
         out.write_bytes(issued.pem)
     if as_json:
@@ -114,10 +113,9 @@ def cert_revoke(
 ) -> None:
     """Revoke a certificate; its CA's CRL is re-signed at once and OCSP answers revoked."""
     parsed_reason = parse_reason(reason)
-    with writing(ctx) as (authority, session):
-        result = revoke_certificate(
-            authority, session, serial=parse_serial(serial), reason=parsed_reason, actor=CLI_ACTOR
-        )
+    result = revoke(
+        state(ctx).authority(), serial=parse_serial(serial), reason=parsed_reason, actor=CLI_ACTOR
+    )
     if as_json:
         emit_json(
             {

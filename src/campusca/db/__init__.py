@@ -1,5 +1,5 @@
 """Storage: SQLAlchemy tables, engines/transactions and Alembic migrations (no policy, no crypto)."""
 
-from campusca.db.engine import Database
+from campusca.db.engine import Database, after_commit
 
-__all__ = ["Database"]
+__all__ = ["Database", "after_commit"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,30 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from campusca.errors import Busy
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger("campusca.db")
+
+# How long a writer waits for SQLite's write lock or a pooled connection before giving up with Busy.
+# Write transactions hold the lock for milliseconds (nothing is signed inside one), so a wait this long
+# means the database is saturated: answering "retry later" beats holding a thread and a client.
+WRITE_WAIT_SECONDS = 10
+AFTER_COMMIT = "after_commit"
 
 
-def _sqlite_engine(url: str, *, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": WRITE_WAIT_SECONDS, "check_same_thread": False},
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=WRITE_WAIT_SECONDS,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -27,7 +45,7 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -38,26 +56,63 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
     return engine
 
 
+def after_commit(session: Session, key: object, hook: Callable[[], None]) -> None:
+    """Run `hook` once the transaction of `session` has committed (once per `key`; never on rollback).
+
+    For work that must follow a commit but must not hold the write lock: re-signing a CRL after a
+    revocation. A failing hook is logged; what it does must be repeatable by a scheduler.
+    """
+    session.info.setdefault(AFTER_COMMIT, {})[key] = hook
+
+
+def _is_busy(error: OperationalError) -> bool:
+    return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
+
+
 class Database:
     """Owns the engines; `write()` and `read()` open one transaction each."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self._write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
-            self._read_engine = _sqlite_engine(url, begin="BEGIN")
+            self._write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=pool_size)
+            self._read_engine = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
         else:
-            self._write_engine = create_engine(url, pool_pre_ping=True)
+            self._write_engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=WRITE_WAIT_SECONDS,
+            )
             self._read_engine = self._write_engine
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A read-write transaction: committed when the block ends, rolled back on any exception."""
-        with self._write_sessions() as session, session.begin():
-            yield session
+        """A read-write transaction: committed when the block ends, rolled back on any exception.
+
+        Raises `Busy` (nothing written) when the write lock or a connection cannot be had in time.
+        Hooks registered with `after_commit` run after the commit, outside the transaction.
+        """
+        try:
+            with self._write_sessions() as session:
+                with session.begin():
+                    yield session
+                hooks = session.info.pop(AFTER_COMMIT, {})
+        except OperationalError as error:
+            if _is_busy(error):
+                raise Busy("the database is busy; nothing was changed, try again shortly") from None
+            raise
+        except PoolTimeout:
+            raise Busy("no database connection was free; nothing was changed, try again shortly") from None
+        for key, hook in hooks.items():
+            try:
+                hook()
+            except Exception:  # the commit stands; the scheduler repeats what the hook did
+                log.exception("after-commit step %s failed; it will be retried by the scheduler", key)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

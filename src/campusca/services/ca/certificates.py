@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,13 @@ from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid, ProfileError
 from campusca.pki.profiles import get_profile
 from campusca.services.authority import Authority
-from campusca.services.ca.issuance import IssuedCertificate, find_certificate, issue_certificate
+from campusca.services.ca.issuance import (
+    Holder,
+    IssuedCertificate,
+    find_certificate,
+    record_certificate,
+    sign_certificate,
+)
 from campusca.services.errors import InvalidInput, NotFound
 from campusca.services.people.registry import get_person
 
@@ -72,31 +79,51 @@ def certificate_view(row: Certificate, now: datetime) -> CertificateView:
     )
 
 
+def view_of_issued(issued: IssuedCertificate, *, person: str | None) -> CertificateView:
+    """The view of a certificate just issued (valid by construction), without reading it back."""
+    certificate = issued.certificate
+    return CertificateView(
+        serial=issued.serial,
+        profile=issued.profile,
+        subject=certificate.subject.rfc4514_string(),
+        person=person,
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        status="valid",
+        revoked_at=None,
+        revocation_reason=None,
+        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        der=certificate.public_bytes(serialization.Encoding.DER),
+    )
+
+
 def issue_from_csr(
     authority: Authority,
-    session: Session,
     *,
     profile_name: str,
     csr_bytes: bytes,
     username: str | None,
     actor: str,
 ) -> IssuedCertificate:
-    """Verify a CSR and issue a certificate of the profile for the person (the profile decides the content)."""
+    """Verify a CSR and issue a certificate of the profile for the person; committed when it returns.
+
+    The certificate is signed between a read transaction and a short write transaction, so the
+    write lock is held only to insert the row and its audit record.
+    """
     try:
         get_profile(profile_name)
         csr = load_csr(csr_bytes)
     except (CsrInvalid, ProfileError) as error:
         raise InvalidInput(str(error)) from None
-    person = get_person(session, username) if username else None
-    return issue_certificate(
-        authority,
-        session,
-        profile_name=profile_name,
-        public_key=csr.public_key(),
-        person=person,
-        csr=csr,
-        actor=actor,
+    holder = None
+    if username:
+        with authority.db.read() as session:
+            holder = Holder.of(get_person(session, username))
+    signed = sign_certificate(
+        authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )
+    with authority.db.write() as session:
+        return record_certificate(authority, session, signed, actor=actor)
 
 
 def get_certificate(authority: Authority, session: Session, serial: int) -> CertificateView:

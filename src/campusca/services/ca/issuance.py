@@ -51,43 +51,77 @@ def serial_to_hex(serial: int) -> str:
     return format(serial, "040x")
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The person a certificate is for, as read in a transaction: enough to fill the certificate."""
+
+    id: int
+    username: str
+    email: str
+    name: str | None
+    department: str
+    organisation: str
+    active: bool
+
+    @classmethod
+    def of(cls, person: Person) -> Holder:
+        return cls(
+            id=person.id,
+            username=person.username,
+            email=person.email,
+            name=person.name,
+            department=person.department.name,
+            organisation=person.department.organisation.name,
+            active=person.active,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCertificate:
+    """A certificate built and signed but not yet recorded: it exists nowhere until `record_certificate`."""
+
+    certificate: x509.Certificate
+    profile: str
+    ca_id: int
+    holder: Holder | None
+    signed_at: datetime
+
+
 def _subject_for(
     profile: Profile,
-    person: Person | None,
+    holder: Holder | None,
     csr: x509.CertificateSigningRequest | None,
     subject: x509.Name | None,
 ) -> x509.Name:
     if subject is not None:
         return subject
     if profile.subject is SubjectSource.MAILBOX:
-        if person is None:
+        if holder is None:
             raise InvalidInput(f"profile {profile.name!r} needs a person")
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, person.email)])
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, holder.email)])
     attributes: list[x509.NameAttribute] = []
     cn = common_name(csr.subject) if csr is not None else None
     if profile.subject is SubjectSource.PERSON or cn is None:
-        cn = (person.name or person.username) if person is not None else cn
+        cn = (holder.name or holder.username) if holder is not None else cn
     if not cn:
         raise InvalidInput("the certificate needs a common name: give a CSR with a CN or a person")
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, cn[:64]))
-    if person is not None:
-        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, person.department.name[:64]))
-        attributes.append(
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, person.department.organisation.name[:64])
-        )
+    if holder is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.department[:64]))
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, holder.organisation[:64]))
     return x509.Name(list(reversed(attributes)))
 
 
 def _alt_names_for(
     profile: Profile,
-    person: Person | None,
+    holder: Holder | None,
     csr: x509.CertificateSigningRequest | None,
     device_urn: str | None,
 ) -> tuple[x509.GeneralName, ...]:
     names: list[x509.GeneralName] = []
     for source in profile.san_sources:
-        if source is SanSource.PERSON_EMAIL and person is not None:
-            names.append(x509.RFC822Name(person.email))
+        if source is SanSource.PERSON_EMAIL and holder is not None:
+            names.append(x509.RFC822Name(holder.email))
         elif source is SanSource.CSR_DNS and csr is not None:
             names.extend(x509.DNSName(n) for n in requested_dns_names(csr))
         elif source is SanSource.DEVICE_URN and device_urn:
@@ -95,6 +129,105 @@ def _alt_names_for(
     if profile.subject is SubjectSource.MAILBOX and not names:
         raise InvalidInput(f"profile {profile.name!r} needs the person's e-mail address")
     return tuple(names)
+
+
+def sign_certificate(
+    authority: Authority,
+    *,
+    profile_name: str,
+    public_key: CertificatePublicKeyTypes,
+    holder: Holder | None = None,
+    csr: x509.CertificateSigningRequest | None = None,
+    subject: x509.Name | None = None,
+    device_urn: str | None = None,
+    not_after: datetime | None = None,
+    ca_slug: str = ISSUING_CA,
+) -> SignedCertificate:
+    """Build and sign a certificate of `profile_name`; touches no database, so no lock is held.
+
+    The serial is 159 random bits; its uniqueness is enforced when the certificate is recorded.
+    The CSR (if any) must already be verified; only its subject CN and, where the profile allows,
+    its DNS names are used.
+    """
+    profile = get_profile(profile_name)
+    if holder is not None and not holder.active:
+        raise PolicyViolation(f"person {holder.username!r} is deactivated")
+    ca = authority.ca(ca_slug)
+    now = authority.now()
+    request = EndEntityRequest(
+        public_key=public_key,
+        subject=_subject_for(profile, holder, csr, subject),
+        subject_alt_names=_alt_names_for(profile, holder, csr, device_urn),
+        not_before=now - BACKDATE,
+        serial=random_serial(),
+        not_after=not_after,
+    )
+    try:
+        certificate = build_end_entity(
+            request, profile=profile, issuer_certificate=ca.certificate, issuer_key=ca.key, urls=ca.urls
+        )
+    except PkiError as error:
+        raise PolicyViolation(str(error)) from None
+    return SignedCertificate(
+        certificate=certificate, profile=profile.name, ca_id=ca.id, holder=holder, signed_at=now
+    )
+
+
+def record_certificate(
+    authority: Authority,
+    session: Session,
+    signed: SignedCertificate,
+    *,
+    actor: str,
+    audit_details: Mapping[str, Any] | None = None,
+) -> IssuedCertificate:
+    """Store a signed certificate with its audit record in `session`'s transaction (milliseconds of work).
+
+    A certificate that is never recorded was never issued: it is not returned to anyone.
+    """
+    if signed.holder is not None:
+        # The person may have been deactivated between signing and now; the write lock decides.
+        active = session.execute(select(Person.active).where(Person.id == signed.holder.id)).scalar()
+        if not active:
+            raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
+    certificate = signed.certificate
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    row = Certificate(
+        serial_hex=serial_to_hex(certificate.serial_number),
+        ca_id=signed.ca_id,
+        profile=signed.profile,
+        subject=certificate.subject.rfc4514_string(),
+        person_id=signed.holder.id if signed.holder is not None else None,
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        der=der,
+        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
+        created_at=signed.signed_at,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A 159-bit serial collision is astronomically unlikely; the constraint still guards it.
+        raise PolicyViolation("serial number collision; retry the request") from None
+    audit.record(
+        session,
+        actor=actor,
+        action="certificate.issued",
+        target=f"certificate:{format(certificate.serial_number, 'x')}",
+        details={
+            "profile": signed.profile,
+            "subject": row.subject,
+            "person": signed.holder.username if signed.holder is not None else None,
+            "not_after": row.not_after.isoformat(),
+            **(audit_details or {}),
+        },
+        at=authority.now(),
+    )
+    metrics.CERTIFICATES_ISSUED.labels(profile=signed.profile).inc()
+    return IssuedCertificate(
+        id=row.id, serial=certificate.serial_number, certificate=certificate, profile=signed.profile
+    )
 
 
 def issue_certificate(
@@ -112,67 +245,23 @@ def issue_certificate(
     ca_slug: str = ISSUING_CA,
     audit_details: Mapping[str, Any] | None = None,
 ) -> IssuedCertificate:
-    """Sign a certificate of `profile_name` and record it with its audit entry in `session`.
+    """Sign and record a certificate inside the caller's transaction (for composite use cases).
 
-    The caller's transaction commits both or neither. The CSR (if any) must already be verified;
-    only its subject CN and, where the profile allows, its DNS names are used.
+    Hot paths (REST issuance, SCEP) instead call `sign_certificate` before their write transaction
+    and `record_certificate` inside it, so the write lock is never held while signing.
     """
-    profile = get_profile(profile_name)
-    if person is not None and not person.active:
-        raise PolicyViolation(f"person {person.username!r} is deactivated")
-    ca = authority.ca(ca_slug)
-    now = authority.now()
-    request = EndEntityRequest(
+    signed = sign_certificate(
+        authority,
+        profile_name=profile_name,
         public_key=public_key,
-        subject=_subject_for(profile, person, csr, subject),
-        subject_alt_names=_alt_names_for(profile, person, csr, device_urn),
-        not_before=now - BACKDATE,
-        serial=random_serial(),
+        holder=Holder.of(person) if person is not None else None,
+        csr=csr,
+        subject=subject,
+        device_urn=device_urn,
         not_after=not_after,
+        ca_slug=ca_slug,
     )
-    try:
-        certificate = build_end_entity(
-            request, profile=profile, issuer_certificate=ca.certificate, issuer_key=ca.key, urls=ca.urls
-        )
-    except PkiError as error:
-        raise PolicyViolation(str(error)) from None
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    row = Certificate(
-        serial_hex=serial_to_hex(certificate.serial_number),
-        ca_id=ca.id,
-        profile=profile.name,
-        subject=certificate.subject.rfc4514_string(),
-        person_id=person.id if person is not None else None,
-        not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc,
-        der=der,
-        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
-        created_at=now,
-    )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        # A 159-bit serial collision is astronomically unlikely; the constraint still guards it.
-        raise PolicyViolation("serial number collision; retry the request") from None
-    audit.record(
-        session,
-        actor=actor,
-        action="certificate.issued",
-        target=f"certificate:{format(certificate.serial_number, 'x')}",
-        details={
-            "profile": profile.name,
-            "subject": row.subject,
-            "person": person.username if person is not None else None,
-            "not_after": row.not_after.isoformat(),
-            **(audit_details or {}),
-        },
-        at=now,
-    )
-    metrics.CERTIFICATES_ISSUED.labels(profile=profile.name).inc()
-    return IssuedCertificate(
-        id=row.id, serial=certificate.serial_number, certificate=certificate, profile=profile.name
-    )
+    return record_certificate(authority, session, signed, actor=actor, audit_details=audit_details)
 
 
 def parse_serial(text: str) -> int:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campusca import metrics
+from campusca.db import after_commit
 from campusca.db.models import Certificate, CrlState
 from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
 from campusca.pki.errors import PkiError
@@ -25,7 +26,7 @@ class RevocationResult:
     serial: int
     revoked_at: datetime
     reason: RevocationReason
-    crl_number: int
+    crl_number: int | None  # the CRL that lists it; None inside the transaction (signed after the commit)
 
 
 def parse_reason(text: str) -> RevocationReason:
@@ -44,7 +45,11 @@ def revoke_certificate(
     actor: str,
     audit_details: dict[str, object] | None = None,
 ) -> RevocationResult:
-    """Mark a certificate revoked, audit it and re-sign its CA's CRL, all in `session`'s transaction."""
+    """Mark a certificate revoked and audit it in `session`'s transaction.
+
+    Its CA's CRL is re-signed once the transaction has committed (`after_commit`), so the write lock
+    is never held while signing; OCSP reads the database and answers revoked at the commit.
+    """
     row = find_certificate(session, serial)
     if row is None:
         raise NotFound(f"no certificate with serial {serial:x}")
@@ -62,15 +67,60 @@ def revoke_certificate(
         details={"reason": reason.value, "profile": row.profile, **(audit_details or {})},
         at=now,
     )
-    state = publish_crl(authority, session, authority.ca_by_id(row.ca_id), actor=actor)
+    ca = authority.ca_by_id(row.ca_id)
+    after_commit(session, ("crl", ca.id), lambda: republish_crl(authority, ca, actor=actor))
     metrics.CERTIFICATES_REVOKED.labels(reason=reason.value).inc()
-    return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=state.crl_number)
+    return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None)
+
+
+def revoke(authority: Authority, *, serial: int, reason: RevocationReason, actor: str) -> RevocationResult:
+    """Revoke a certificate; when this returns the revocation is committed and the CRL re-signed."""
+    with authority.db.write() as session:
+        result = revoke_certificate(authority, session, serial=serial, reason=reason, actor=actor)
+        ca_id = find_certificate(session, serial).ca_id  # type: ignore[union-attr]
+    with authority.db.read() as session:
+        state = session.get(CrlState, ca_id)
+        number = state.crl_number if state is not None else None
+    return replace(result, crl_number=number)
 
 
 def publish_crl(authority: Authority, session: Session, ca: LoadedCA, *, actor: str) -> CrlState:
-    """Sign a new full CRL for `ca` with the next CRL number and store it."""
-    now = authority.now()
+    """Sign a new full CRL for `ca` with the next CRL number and store it, all in `session` (used by init)."""
     number = audit.next_counter(session, f"crl:{ca.slug}")
+    signed = _sign_crl(authority, session, ca, number)
+    return _store_crl(authority, session, ca, signed, actor=actor)
+
+
+def republish_crl(authority: Authority, ca: LoadedCA, *, actor: str) -> int:
+    """Re-sign `ca`'s CRL with no write lock held while signing; returns the CRL number now stored.
+
+    The number is reserved in one short transaction, the entries are read after it, the CRL is signed,
+    then stored in a second short transaction unless a higher number was stored meanwhile. A CRL with
+    a higher number was therefore read after every revocation that committed before its number was
+    reserved, so the stored CRL never loses an entry that an earlier one had.
+    """
+    with authority.db.write() as session:
+        number = audit.next_counter(session, f"crl:{ca.slug}")
+    with authority.db.read() as session:
+        signed = _sign_crl(authority, session, ca, number)
+    with authority.db.write() as session:
+        state = session.get(CrlState, ca.id)
+        if state is not None and state.crl_number >= number:
+            return state.crl_number
+        return _store_crl(authority, session, ca, signed, actor=actor).crl_number
+
+
+@dataclass(frozen=True, slots=True)
+class _SignedCrl:
+    number: int
+    der: bytes
+    this_update: datetime
+    next_update: datetime
+    entries: int
+
+
+def _sign_crl(authority: Authority, session: Session, ca: LoadedCA, number: int) -> _SignedCrl:
+    now = authority.now()
     rows = session.execute(
         select(Certificate.serial_hex, Certificate.revoked_at, Certificate.revocation_reason).where(
             Certificate.ca_id == ca.id,
@@ -92,21 +142,32 @@ def publish_crl(authority: Authority, session: Session, ca: LoadedCA, *, actor: 
         this_update=now,
         next_update=next_update,
     )
-    der = crl.public_bytes(serialization.Encoding.DER)
+    return _SignedCrl(
+        number, crl.public_bytes(serialization.Encoding.DER), now, next_update, entries=len(entries)
+    )
+
+
+def _store_crl(
+    authority: Authority, session: Session, ca: LoadedCA, signed: _SignedCrl, *, actor: str
+) -> CrlState:
     state = session.get(CrlState, ca.id)
     if state is None:
-        state = CrlState(ca_id=ca.id, crl_number=number, this_update=now, next_update=next_update, der=der)
+        state = CrlState(ca_id=ca.id, crl_number=signed.number, der=signed.der)
         session.add(state)
-    else:
-        state.crl_number, state.this_update, state.next_update, state.der = number, now, next_update, der
+    state.crl_number, state.der = signed.number, signed.der
+    state.this_update, state.next_update = signed.this_update, signed.next_update
     session.flush()
     audit.record(
         session,
         actor=actor,
         action="crl.published",
         target=f"ca:{ca.slug}",
-        details={"crl_number": number, "entries": len(entries), "next_update": next_update.isoformat()},
-        at=now,
+        details={
+            "crl_number": signed.number,
+            "entries": signed.entries,
+            "next_update": signed.next_update.isoformat(),
+        },
+        at=authority.now(),
     )
     return state
 
@@ -119,22 +180,33 @@ def current_crl(authority: Authority, ca_slug: str) -> bytes:
         state = session.get(CrlState, ca.id)
         if state is not None and state.next_update - authority.now() > margin:
             return state.der
-    with authority.db.write() as session:
+    republish_crl(authority, ca, actor="system:crl-refresh")
+    with authority.db.read() as session:
         state = session.get(CrlState, ca.id)
-        # Another process may have refreshed it while we waited for the write lock.
-        if state is None or state.next_update - authority.now() <= margin:
-            state = publish_crl(authority, session, ca, actor="system:crl-refresh")
+        if state is None:
+            raise NotFound(f"CA {ca_slug!r} has no CRL yet")
         return state.der
+
+
+def _revoked_since_crl(authority: Authority, slug: str) -> bool:
+    """A revocation committed after the stored CRL was signed (its re-signing was interrupted by a crash)."""
+    ca = authority.ca(slug)
+    with authority.db.read() as session:
+        state = session.get(CrlState, ca.id)
+        if state is None:
+            return True
+        latest = session.execute(
+            select(func.max(Certificate.revoked_at)).where(Certificate.ca_id == ca.id)
+        ).scalar()
+        return latest is not None and latest > state.this_update
 
 
 def refresh_crls(authority: Authority, *, force: bool, actor: str) -> list[tuple[str, int]]:
     """Re-sign every CA's CRL (all of them when `force`, else only those due)."""
     published = []
     for slug in authority.ca_slugs():
-        if force:
-            with authority.db.write() as session:
-                state = publish_crl(authority, session, authority.ca(slug), actor=actor)
-                published.append((slug, state.crl_number))
+        if force or _revoked_since_crl(authority, slug):
+            published.append((slug, republish_crl(authority, authority.ca(slug), actor=actor)))
         else:
             der = current_crl(authority, slug)
             published.append(

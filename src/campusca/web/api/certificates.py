@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from campusca.services.authority import Authority
-from campusca.services.ca import certificates
+from campusca.services.ca import certificates, revocation
 from campusca.services.ca.issuance import parse_serial
-from campusca.services.ca.revocation import parse_reason, revoke_certificate
+from campusca.services.ca.revocation import parse_reason
 from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role, write_session
+from campusca.web.deps import get_authority, read_session, require_role
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 
@@ -68,18 +68,16 @@ def issue(
     body: IssueRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
 ) -> CertificateOut:
-    """Issue a certificate from a CSR; the profile decides its content."""
+    """Issue a certificate from a CSR; the profile decides its content. Answered only once committed."""
     issued = certificates.issue_from_csr(
         authority,
-        session,
         profile_name=body.profile,
         csr_bytes=body.csr.encode(),
         username=body.username,
         actor=identity.actor,
     )
-    return _out(certificates.get_certificate(authority, session, issued.serial), with_pem=True)
+    return _out(certificates.view_of_issued(issued, person=body.username), with_pem=True)
 
 
 @router.get("", response_model=CertificatePage)
@@ -117,11 +115,9 @@ def revoke(
     body: RevokeRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
 ) -> CertificateOut:
     """Revoke a certificate; the CRL is re-signed and OCSP answers revoked at once."""
     parsed = parse_serial(serial)
-    revoke_certificate(
-        authority, session, serial=parsed, reason=parse_reason(body.reason), actor=identity.actor
-    )
-    return _out(certificates.get_certificate(authority, session, parsed))
+    revocation.revoke(authority, serial=parsed, reason=parse_reason(body.reason), actor=identity.actor)
+    with authority.db.read() as session:
+        return _out(certificates.get_certificate(authority, session, parsed))
