@@ -28,7 +28,13 @@ from campusca.pki.errors import CsrInvalid
 from campusca.scep import MessageType, PkiMessage
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
-from campusca.services.ca.issuance import find_certificate, issue_certificate
+from campusca.services.ca.issuance import (
+    Holder,
+    SignedCertificate,
+    find_certificate,
+    record_certificate,
+    sign_certificate,
+)
 from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import ChallengeRejected, NotFound, PolicyViolation, ServiceError
 from campusca.services.scep.challenges import consume_challenge, expected_name, find_challenge
@@ -119,20 +125,28 @@ def issue_for_enrollment(
     *,
     actor: str,
     request_details: Mapping[str, object] | None = None,
+    signed: SignedCertificate | None = None,
 ) -> x509.Certificate:
-    """Issue the certificate of a (new or approved) enrollment and link it; caller's transaction."""
+    """Issue the certificate of a (new or approved) enrollment and link it; caller's transaction.
+
+    `signed` is the certificate already signed outside the transaction; without it, it is signed here.
+    """
     csr = x509.load_der_x509_csr(row.csr_der)
-    person = row.person
     renewed = session.get(Certificate, row.renewed_certificate_id) if row.renewed_certificate_id else None
-    issued = issue_certificate(
+    if signed is None:
+        signed = sign_certificate(
+            authority,
+            profile_name=row.profile,
+            public_key=csr.public_key(),
+            holder=Holder.of(row.person),
+            csr=csr,
+            device_urn=device_urn(row.device_ref) if row.device_ref else None,
+        )
+    issued = record_certificate(
         authority,
         session,
-        profile_name=row.profile,
-        public_key=csr.public_key(),
+        signed,
         actor=actor,
-        person=person,
-        csr=csr,
-        device_urn=device_urn(row.device_ref) if row.device_ref else None,
         audit_details={
             "via": "scep",
             "enrollment": row.id,
@@ -153,19 +167,33 @@ def issue_for_enrollment(
 
 
 def _enrol(authority: Authority, message: PkiMessage) -> ScepAnswer:
-    """PKCSReq or RenewalReq: answer a re-send as before, else authorise, then hold or issue."""
+    """PKCSReq or RenewalReq: answer a re-send as before, else authorise, then hold or issue.
+
+    The certificate is signed between a read transaction (authorise without using the challenge)
+    and a short write transaction that authorises again, uses the challenge up atomically and
+    records the certificate, so SCEP never holds the write lock while signing. A certificate signed
+    for a request that loses the race for its challenge is discarded: it was never recorded or sent.
+    """
     csr = message.csr
     if csr is None:  # the codec sets it for both request types; this guards the type
         raise PolicyViolation("PKCSReq must carry a CSR")
     _check_algorithms(authority, message, csr)
     csr_der = csr.public_bytes(serialization.Encoding.DER)
+    with authority.db.read() as session:
+        earlier = _resent(session, message, csr_der)
+        if earlier is not None:
+            return _answer_for(authority, earlier)
+        grant = _authorise(authority, session, message, csr, consume=False)
+        held = grant.renewed is None and grant.profile in authority.settings.scep_approval_profiles
+        terms = None if held else _terms(grant)
+    signed = None if terms is None else _sign(authority, terms, csr)
     with authority.db.write() as session:
         earlier = _resent(session, message, csr_der)
         if earlier is not None:
             return _answer_for(authority, earlier)
         grant = _authorise(authority, session, message, csr)
         row = _record(authority, session, message, csr_der, grant)
-        if grant.renewed is None and grant.profile in authority.settings.scep_approval_profiles:
+        if held:
             audit.record(
                 session,
                 actor=SCEP_ACTOR,
@@ -179,10 +207,36 @@ def _enrol(authority: Authority, message: PkiMessage) -> ScepAnswer:
                 at=authority.now(),
             )
             return ScepAnswer(ScepAnswerKind.PENDING)
+        if signed is None or _terms(grant) != terms:  # the rules changed in between: sign again
+            signed = _sign(authority, _terms(grant), csr)
         certificate = issue_for_enrollment(
-            authority, session, row, actor=SCEP_ACTOR, request_details=_wire_details(message)
+            authority, session, row, actor=SCEP_ACTOR, request_details=_wire_details(message), signed=signed
         )
         return ScepAnswer(ScepAnswerKind.ISSUED, issued_chain(authority, certificate))
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """What a granted enrollment's certificate is made of, read inside a transaction."""
+
+    holder: Holder
+    profile: str
+    device_ref: str | None
+
+
+def _terms(grant: _Grant) -> _Terms:
+    return _Terms(Holder.of(grant.person), grant.profile, grant.device_ref)
+
+
+def _sign(authority: Authority, terms: _Terms, csr: x509.CertificateSigningRequest) -> SignedCertificate:
+    return sign_certificate(
+        authority,
+        profile_name=terms.profile,
+        public_key=csr.public_key(),
+        holder=terms.holder,
+        csr=csr,
+        device_urn=device_urn(terms.device_ref) if terms.device_ref else None,
+    )
 
 
 def _record(
@@ -248,7 +302,12 @@ def _resent(session: Session, message: PkiMessage, csr_der: bytes) -> ScepEnroll
 
 
 def _authorise(
-    authority: Authority, session: Session, message: PkiMessage, csr: x509.CertificateSigningRequest
+    authority: Authority,
+    session: Session,
+    message: PkiMessage,
+    csr: x509.CertificateSigningRequest,
+    *,
+    consume: bool = True,
 ) -> _Grant:
     """A renewal is authorised by its signer certificate, anything else by a one-time challenge.
 
@@ -266,11 +325,16 @@ def _authorise(
             return _Grant(
                 grant.person, grant.certificate.profile, grant.device_ref, renewed=grant.certificate
             )
-    return _redeem(authority, session, message, csr)
+    return _redeem(authority, session, message, csr, consume=consume)
 
 
 def _redeem(
-    authority: Authority, session: Session, message: PkiMessage, csr: x509.CertificateSigningRequest
+    authority: Authority,
+    session: Session,
+    message: PkiMessage,
+    csr: x509.CertificateSigningRequest,
+    *,
+    consume: bool,
 ) -> _Grant:
     if not message.challenge_password:
         raise ChallengeRejected("challenge password is missing from the CSR")
@@ -283,7 +347,12 @@ def _redeem(
         raise ChallengeRejected("CSR subjectAltName does not match the name the challenge was issued for")
     if not challenge.person.active:
         raise PolicyViolation(f"person {challenge.person.username!r} is deactivated")
-    consume_challenge(session, challenge, authority.now())
+    if consume:
+        consume_challenge(session, challenge, authority.now())
+    elif challenge.expires_at <= authority.now():
+        raise ChallengeRejected("challenge password has expired")
+    elif challenge.consumed_at is not None:
+        raise ChallengeRejected("challenge password has already been used")
     return _Grant(
         person=challenge.person,
         profile=challenge.profile,
