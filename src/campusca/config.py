@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
     max_body_bytes: int = 2 * 1024 * 1024
+    # Back-pressure per serve process (docs/architecture.md): writes running at once, writes admitted
+    # (running + queued) before new ones get 503 + Retry-After, and the longest a queued write waits.
+    write_concurrency: int = Field(default=8, ge=1, le=256)
+    write_queue_limit: int = Field(default=256, ge=1, le=100_000)
+    write_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     # Apple over-the-air enrollment, invitations and renewal (docs/enrollment.md).
     sms_sender: str = "log"  # log | http (Twilio-compatible REST API)
     sms_http_base_url: str = "https://api.twilio.com"

@@ -137,7 +137,8 @@ class Authority:
 
 def open_authority(settings: Settings, *, clock: Callable[[], datetime] = system_clock) -> Authority:
     """Connect to the database and the key backend named by the settings."""
-    db = Database(settings.effective_database_url)
+    # Enough connections for every write slot plus the reads beside them (the thread pool has 40).
+    db = Database(settings.effective_database_url, pool_size=settings.write_concurrency + 32)
     keys = make_key_backend(settings)
     return Authority(settings=settings, db=db, keys=keys, clock=clock)
 

@@ -16,6 +16,7 @@ from campusca.web import crl, enroll, home, ocsp
 from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
+from campusca.web.admission import WriteAdmission
 from campusca.web.api import certificates as api_certificates
 from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
@@ -83,6 +84,13 @@ def create_app(authority: Authority) -> FastAPI:
         return response
 
     app.add_middleware(BodyLimitMiddleware, limit=authority.settings.max_body_bytes)
+    # Outermost, so that a turned-away write costs no body buffering and no handler.
+    app.add_middleware(
+        WriteAdmission,
+        concurrency=authority.settings.write_concurrency,
+        queue_limit=authority.settings.write_queue_limit,
+        max_wait=authority.settings.write_wait_seconds,
+    )
     return app
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from campusca.errors import CampusCAError
+from campusca.errors import Busy, CampusCAError
 from campusca.services import errors as service_errors
 from campusca.web.deps import Unauthenticated
 
@@ -28,6 +28,10 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 }
 
 
+# The database gave up waiting for its write lock: a burst is being worked off; try again shortly.
+BUSY_RETRY_AFTER_SECONDS = 2
+
+
 def _status_for(error: Exception) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -42,6 +46,8 @@ def problem(status: int, code: str, message: str, headers: dict[str, str] | None
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CampusCAError)
     async def _domain(request: Request, error: CampusCAError) -> JSONResponse:
+        if isinstance(error, Busy):
+            return problem(503, "busy", str(error), {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
         status = _status_for(error)
         code = getattr(error, "code", "invalid_input")
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from campusca.errors import Busy
 from campusca.scep import (
     ContentType,
     FailInfo,
@@ -103,6 +104,9 @@ def pki_operation(authority: Authority, der: bytes) -> Response:
         answer = scep.answer_pki_message(authority, message)
     except service_errors.ServiceError as error:
         return _failure(authority, message, _fail_info_for(error), str(error))
+    except Busy as error:
+        # Not a CertRep FAILURE: nothing is wrong with the request, and clients retry an HTTP 503.
+        return Response(str(error), status_code=503, media_type="text/plain", headers={"Retry-After": "2"})
     return _reply(_build_answer(authority, message, answer), ContentType.PKI_MESSAGE)
 
 
