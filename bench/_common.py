@@ -23,13 +23,13 @@ from tests.support.ca import CaHome, free_port, make_csr, serving, write_public_
 
 
 @contextmanager
-def temporary_ca(key_type: str = "rsa-3072") -> Iterator[CaHome]:
+def temporary_ca(key_type: str = "rsa-3072", *, database_url: str | None = None) -> Iterator[CaHome]:
     """A freshly initialised CA in a temporary directory, removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="campusca-bench-"))
     try:
         port = free_port()
         home = root / "home"
-        ca = CaHome(home=home, port=port)
+        ca = CaHome(home=home, port=port, database_url=database_url)
         subprocess.run(
             [
                 sys.executable,

@@ -1,9 +1,13 @@
-"""Certificates issued per second over the REST API, against the raw in-process signing rate.
+"""Certificates issued per second over the REST API, against raw in-process signing, measured side by side.
 
-The raw rate signs the same kind of certificate (profile `device`, same issuing key) with
-`cryptography` in this process with nothing else around it: the physical limit for the key type.
-The REST rate includes HTTP, CSR verification, the database row, the audit record and the
-transaction. Prints both and their ratio. Run: `.venv/bin/python bench/issuance.py [--key-type ec-p256]`.
+The raw rate builds and signs the same kind of certificate (profile `device`, the same issuing CA key)
+with `cryptography` in this process with nothing around it: one core's physical limit for the key type.
+The REST rate, driven by `hey` (a Go load generator, so the client does not measure itself), includes
+HTTP, the bearer token, CSR verification, the database row, the audit record and the commit.
+
+    .venv/bin/python bench/issuance.py                      # SQLite, 2 workers, RSA-3072 CA
+    .venv/bin/python bench/issuance.py --postgres           # PostgreSQL, two serve nodes on one database
+    .venv/bin/python bench/issuance.py --key-type ec-p256
 """
 
 from __future__ import annotations
@@ -11,29 +15,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from _common import make_csr, post_all, serving, temporary_ca, workers
+from _common import CaHome, make_csr, serving, temporary_ca, workers
+from _hey import hey
 from campusca.config import load_settings
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, random_serial
 from campusca.pki.profiles import get_profile
 from campusca.services.authority import open_authority
 
 
-def raw_rate(home, count: int) -> float:  # type: ignore[no-untyped-def]
+def raw_rate(home: Path, seconds: float = 3.0) -> float:
+    """Certificates built and signed per second in this process, on one core."""
     authority = open_authority(load_settings(home))
     ca = authority.ca("issuing")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     profile = get_profile("device")
-    started = time.perf_counter()
-    for i in range(count):
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
         request = EndEntityRequest(
             public_key=key.public_key(),
-            subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"device-{i}")]),
+            subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"device-{count}")]),
             subject_alt_names=(x509.RFC822Name("alice@example.edu"),),
             not_before=authority.now(),
             serial=random_serial(),
@@ -41,40 +50,91 @@ def raw_rate(home, count: int) -> float:  # type: ignore[no-untyped-def]
         build_end_entity(
             request, profile=profile, issuer_certificate=ca.certificate, issuer_key=ca.key, urls=ca.urls
         )
+        count += 1
     return count / (time.perf_counter() - started)
 
 
+def _nodes(stack: ExitStack, ca: CaHome, postgres: bool) -> list[str]:
+    if not postgres:
+        return [stack.enter_context(serving(ca, workers=workers()))]
+    from tests.support.ca import free_port
+
+    second = CaHome(home=ca.home, port=free_port(), database_url=ca.database_url)
+    return [stack.enter_context(serving(ca, workers=1)), stack.enter_context(serving(second, workers=1))]
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--key-type", default="rsa-3072")
+    parser.add_argument("--postgres", action="store_true", help="two serve nodes on one PostgreSQL")
     args = parser.parse_args()
-    with temporary_ca(args.key_type) as ca:
+    with ExitStack() as stack:
+        database_url = None
+        if args.postgres:
+            from tests.support.postgres import postgres_cluster
+
+            database_url = stack.enter_context(postgres_cluster())
+        ca = stack.enter_context(temporary_ca(args.key_type, database_url=database_url))
         token = (
             ca.cli("token", "create", "--role", "ra-officer", "--name", "bench")
             .stdout.strip()
             .splitlines()[-1]
         )
         _, csr = make_csr(cn="bench-device")
-        body = json.dumps({"profile": "device", "csr": csr.decode(), "username": "alice"}).encode()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        print(f"… serving with {workers()} workers", file=sys.stderr, flush=True)
-        with serving(ca, workers=workers()) as url:
-            post_all(f"{url}/api/v1/certificates", [body] * 20, headers=headers, concurrency=args.concurrency)
-            api = post_all(
+        body = Path(tempfile.mkdtemp()) / "body.json"
+        body.write_text(json.dumps({"profile": "device", "csr": csr.decode(), "username": "alice"}))
+        urls = _nodes(stack, ca, args.postgres)
+        print(
+            f"… {len(urls)} node(s), {workers() if not args.postgres else 1} worker(s) each", file=sys.stderr
+        )
+        results = []
+        per_node = args.requests // len(urls)
+        for url in urls:  # warm-up: imports, connections, caches
+            hey(
                 f"{url}/api/v1/certificates",
-                [body] * args.requests,
-                headers=headers,
-                concurrency=args.concurrency,
+                requests=40,
+                concurrency=4,
+                method="POST",
+                body_file=body,
+                headers={"Authorization": f"Bearer {token}"},
+                content_type="application/json",
             )
-        raw = raw_rate(ca.home, args.requests)
+        started = time.perf_counter()
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+            futures = [
+                pool.submit(
+                    hey,
+                    f"{url}/api/v1/certificates",
+                    requests=per_node,
+                    concurrency=max(1, args.concurrency // len(urls)),
+                    method="POST",
+                    body_file=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                    content_type="application/json",
+                )
+                for url in urls
+            ]
+            results = [f.result() for f in futures]
+        elapsed = time.perf_counter() - started
+        issued = sum(r.count(201) for r in results)
+        others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
+        raw = raw_rate(ca.home)
+    rest = issued / elapsed
+    engine = "PostgreSQL, 2 nodes" if args.postgres else f"SQLite, {workers()} workers"
     print(
-        f"issuing CA key: {args.key_type}, requests: {args.requests}, concurrency: {args.concurrency}, workers: {workers()}"
+        f"issuing CA key: {args.key_type}; {engine}; {args.requests} requests, concurrency {args.concurrency}"
     )
-    print(f"REST API issuance : {api.per_second:8.1f} certificates/s ({api.failures} failures)")
-    print(f"raw signing (1 core): {raw:8.1f} certificates/s")
-    print(f"ratio REST/raw: {api.per_second / raw:.2f}")
+    print(
+        f"REST issuance       : {rest:8.1f} certificates/s ({issued} issued, other statuses {others or 'none'})"
+    )
+    print(f"raw build+sign      : {raw:8.1f} certificates/s (one core, same CA key, same run)")
+    print(f"ratio REST/raw      : {rest / raw:.2f}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class CaHome:
 
     home: Path
     port: int
+    database_url: str | None = None  # None: the SQLite file in the home
 
     @property
     def url(self) -> str:
@@ -40,6 +41,8 @@ class CaHome:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPUSCA_")}
         env["CAMPUSCA_HOME"] = str(self.home)
+        if self.database_url is not None:
+            env["CAMPUSCA_DATABASE_URL"] = self.database_url
         return env
 
     def cli(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,6 +88,10 @@ class Database:
                 pool_timeout=WRITE_WAIT_SECONDS,
             )
             self._read_engine = self._write_engine
+        # SQLite has one write lock per database, and its busy handler polls with sleeps of up to
+        # 100 ms: threads of one process that race for it waste most of their time asleep. They queue
+        # on this lock instead (handed over at once); only processes still meet at SQLite's lock.
+        self._process_write_lock = threading.Lock() if self.is_sqlite else None
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
@@ -97,6 +102,9 @@ class Database:
         Raises `Busy` (nothing written) when the write lock or a connection cannot be had in time.
         Hooks registered with `after_commit` run after the commit, outside the transaction.
         """
+        lock = self._process_write_lock
+        if lock is not None and not lock.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise Busy("the database is busy; nothing was changed, try again shortly")
         try:
             with self._write_sessions() as session:
                 with session.begin():
@@ -108,6 +116,9 @@ class Database:
             raise
         except PoolTimeout:
             raise Busy("no database connection was free; nothing was changed, try again shortly") from None
+        finally:
+            if lock is not None:
+                lock.release()
         for key, hook in hooks.items():
             try:
                 hook()

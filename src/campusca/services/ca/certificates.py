@@ -118,7 +118,7 @@ def issue_from_csr(
     holder = None
     if username:
         with authority.db.read() as session:
-            holder = Holder.of(get_person(session, username))
+            holder = Holder.find(session, username)
     signed = sign_certificate(
         authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )
