@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from campusca import __version__, metrics
+from campusca import __version__
 from campusca.config import load_settings
 from campusca.services.authority import Authority, open_authority
 from campusca.web import crl, enroll, home, ocsp
@@ -27,6 +24,7 @@ from campusca.web.api import scep as api_scep
 from campusca.web.api import smime as api_smime
 from campusca.web.background import install_background_jobs
 from campusca.web.errors import install_error_handlers
+from campusca.web.request_metrics import RequestMetrics
 
 
 def create_app(authority: Authority) -> FastAPI:
@@ -69,21 +67,8 @@ def create_app(authority: Authority) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(
-            method=request.method, route=path, status=str(response.status_code)
-        ).inc()
-        response.headers.setdefault("X-Response-Time-Ms", f"{(time.perf_counter() - started) * 1000:.1f}")
-        return response
-
     app.add_middleware(BodyLimitMiddleware, limit=authority.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     # Outermost, so that a turned-away write costs no body buffering and no handler.
     app.add_middleware(
         WriteAdmission,
