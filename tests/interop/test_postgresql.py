@@ -69,10 +69,7 @@ def test_every_migration_runs_on_postgresql_and_crl_numbers_never_repeat(
 def test_revocation_on_one_node_is_seen_by_the_others_ocsp(two_nodes: tuple[Authority, Authority]) -> None:
     first, second = two_nodes
     _, csr = make_csr(cn="alice-phone")
-    with first.db.write() as session:
-        issued = issue_from_csr(
-            first, session, profile_name="device", csr_bytes=csr, username="alice", actor="test"
-        )
+    issued = issue_from_csr(first, profile_name="device", csr_bytes=csr, username="alice", actor="test")
     ca = second.ca("issuing").certificate
     request = ocsp.OCSPRequestBuilder().add_certificate(issued.certificate, ca, hashes.SHA1()).build()
     query = OcspQuery(

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from campusca import __version__, metrics
 from campusca.config import load_settings
+from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
 from campusca.web import crl, enroll, home, ocsp
 from campusca.web import directory as public_directory
@@ -60,8 +60,7 @@ def create_app(authority: Authority) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
-        with authority.db.read() as session:
-            session.execute(text("SELECT 1"))
+        storage.ping(authority)
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], response_class=Response)

@@ -1,4 +1,7 @@
-"""Certificate use cases for people and administrators: issue from a CSR, list, show, status."""
+"""Certificate use cases for people and administrators: issue from a CSR, list, show, status.
+
+`issue_from_csr`, `get_certificate` and `list_certificates` each run in a transaction of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,7 +18,7 @@ from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid, ProfileError
 from campusca.pki.profiles import get_profile
 from campusca.services.authority import Authority
-from campusca.services.ca.issuance import IssuedCertificate, find_certificate, issue_certificate
+from campusca.services.ca.issuance import find_certificate, issue_certificate
 from campusca.services.errors import InvalidInput, NotFound
 from campusca.services.people.registry import get_person
 
@@ -34,6 +38,14 @@ class CertificateView:
     revocation_reason: str | None
     fingerprint_sha256: str
     der: bytes
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.der)
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -74,41 +86,47 @@ def certificate_view(row: Certificate, now: datetime) -> CertificateView:
 
 def issue_from_csr(
     authority: Authority,
-    session: Session,
     *,
     profile_name: str,
     csr_bytes: bytes,
     username: str | None,
     actor: str,
-) -> IssuedCertificate:
-    """Verify a CSR and issue a certificate of the profile for the person (the profile decides the content)."""
+) -> CertificateView:
+    """Verify a CSR and issue a certificate of the profile for the person (the profile decides the content).
+
+    The certificate and its audit record are committed when this returns.
+    """
     try:
         get_profile(profile_name)
         csr = load_csr(csr_bytes)
     except (CsrInvalid, ProfileError) as error:
         raise InvalidInput(str(error)) from None
-    person = get_person(session, username) if username else None
-    return issue_certificate(
-        authority,
-        session,
-        profile_name=profile_name,
-        public_key=csr.public_key(),
-        person=person,
-        csr=csr,
-        actor=actor,
-    )
+    with authority.db.write() as session:
+        person = get_person(session, username) if username else None
+        issued = issue_certificate(
+            authority,
+            session,
+            profile_name=profile_name,
+            public_key=csr.public_key(),
+            person=person,
+            csr=csr,
+            actor=actor,
+        )
+        # The row is in the session's identity map: no query.
+        return certificate_view(session.get_one(Certificate, issued.id), authority.now())
 
 
-def get_certificate(authority: Authority, session: Session, serial: int) -> CertificateView:
-    row = find_certificate(session, serial)
-    if row is None:
-        raise NotFound(f"no certificate with serial {serial:x}")
-    return certificate_view(row, authority.now())
+def get_certificate(authority: Authority, serial: int) -> CertificateView:
+    """One certificate campusca issued, by serial."""
+    with authority.db.read() as session:
+        row = find_certificate(session, serial)
+        if row is None:
+            raise NotFound(f"no certificate with serial {serial:x}")
+        return certificate_view(row, authority.now())
 
 
 def list_certificates(
     authority: Authority,
-    session: Session,
     *,
     username: str | None = None,
     status: str | None = None,
@@ -119,8 +137,6 @@ def list_certificates(
     """A page of certificates, newest first, and the total number matching the filters."""
     now = authority.now()
     query = select(Certificate)
-    if username:
-        query = query.where(Certificate.person_id == get_person(session, username).id)
     if profile:
         query = query.where(Certificate.profile == profile)
     if status is not None:
@@ -132,9 +148,12 @@ def list_certificates(
             query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after <= now)
         else:
             query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after > now)
-    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-    rows = session.execute(query.order_by(Certificate.id.desc()).limit(limit).offset(offset)).scalars()
-    return [certificate_view(r, now) for r in rows], total
+    with authority.db.read() as session:
+        if username:
+            query = query.where(Certificate.person_id == get_person(session, username).id)
+        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        rows = session.execute(query.order_by(Certificate.id.desc()).limit(limit).offset(offset)).scalars()
+        return [certificate_view(r, now) for r in rows], total
 
 
 def valid_certificates_of(

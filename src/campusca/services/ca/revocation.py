@@ -67,6 +67,17 @@ def revoke_certificate(
     return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=state.crl_number)
 
 
+def revoke_by_serial(
+    authority: Authority, *, serial: int, reason: RevocationReason, actor: str
+) -> RevocationResult:
+    """Revoke a certificate (see `revoke_certificate`) in a transaction of its own.
+
+    When this returns, the revocation, its audit record and the re-signed CRL are committed.
+    """
+    with authority.db.write() as session:
+        return revoke_certificate(authority, session, serial=serial, reason=reason, actor=actor)
+
+
 def publish_crl(authority: Authority, session: Session, ca: LoadedCA, *, actor: str) -> CrlState:
     """Sign a new full CRL for `ca` with the next CRL number and store it."""
     now = authority.now()
