@@ -58,7 +58,11 @@ HTTP_STATUS_BY_ERROR: dict[type[Exception], int] = {
     service_errors.ServiceError: 500,  # the RA or CA certificates cannot be loaded: a setup problem
     Exception: 500,
 }
-_PKI_RESPONSE = {200: {"content": {ContentType.PKI_MESSAGE.value: {}}}, 400: {"content": {"text/plain": {}}}}
+_PKI_RESPONSE = {
+    200: {"content": {ContentType.PKI_MESSAGE.value: {}}},
+    400: {"content": {"text/plain": {}}},
+    500: {"content": {"text/plain": {}}},
+}
 
 
 def _first_match(table: dict[type[Exception], _T], error: Exception, default: _T) -> _T:
