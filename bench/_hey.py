@@ -45,7 +45,11 @@ def hey(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     slowest = float(re.search(r"Slowest:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     statuses = {int(code): int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)}
-    errors = sum(int(n) for n in re.findall(r"\[(\d+)\]\t[^\n]*", output.split("Error distribution:")[-1])) if "Error distribution:" in output else 0
+    errors = (
+        sum(int(n) for n in re.findall(r"\[(\d+)\]\t[^\n]*", output.split("Error distribution:")[-1]))
+        if "Error distribution:" in output
+        else 0
+    )
     if errors:
         statuses[0] = errors  # transport errors (timeouts, resets) under the pseudo-status 0
     return HeyResult(rate, statuses, slowest)

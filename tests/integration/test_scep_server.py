@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from campusca.pki import cms
 from campusca.scep import MessageType, PkiStatus
-from campusca.services import scep
-from campusca.services.ca.certificates import list_certificates
+from campusca.services import ca, scep
 from tests.support.scep_client import build_cert_poll, build_get_cert, build_get_crl, build_pkcs_req
 from tests.support.scep_server import ScepServer, make_csr, new_key, pkcs_req, read_reply, scep_server
 
@@ -69,9 +68,8 @@ def test_iphone_enrols_with_aes128_sha512_ber_over_get_with_unescaped_plus(serve
     san = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.RFC822Name) == ["alice@example.edu"]
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == [f"urn:udid:{UDID}"]
-    with server.authority.db.read() as session:
-        (enrollment,) = scep.enrollments_for_device(session, UDID)
-        views, _ = list_certificates(server.authority, session, username="alice", profile="device")
+    (enrollment,) = scep.list_enrollments(server.authority, device_ref=UDID)
+    views, _ = ca.list_certificates(server.authority, username="alice", profile="device")
     assert enrollment.username == "alice" and enrollment.status == "issued"
     assert enrollment.certificate_serial == issued.serial_number
     assert enrollment.transaction_id == device.message.transaction_id

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table, writing
-from campusca.services import audit
-from campusca.services.ca.revocation import refresh_crls
-from campusca.services.people import tokens
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.services import audit, ca, people, storage
 
 token_app = typer.Typer(help="REST API bearer tokens.", no_args_is_help=True)
 crl_app = typer.Typer(help="Certificate revocation lists.", no_args_is_help=True)
@@ -26,8 +22,7 @@ def token_create(
     as_json: bool = JSON,
 ) -> None:
     """Create a token; its value is printed once (the last line) and stored only as a hash."""
-    with writing(ctx) as (authority, session):
-        value = tokens.create_token(authority, session, name=name, role=role, actor=CLI_ACTOR)
+    value = people.mint_token(state(ctx).authority(), name=name, role=role, actor=CLI_ACTOR)
     if as_json:
         emit_json({"name": name, "role": role, "token": value})
     else:
@@ -38,17 +33,16 @@ def token_create(
 @token_app.command("list")
 def token_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List tokens (never their values)."""
-    with reading(ctx) as (_, session):
-        rows = [
-            {
-                "id": t.id,
-                "name": t.name,
-                "role": t.role,
-                "created_at": t.created_at.isoformat(),
-                "revoked": t.revoked,
-            }
-            for t in tokens.list_tokens(session)
-        ]
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "role": t.role,
+            "created_at": t.created_at.isoformat(),
+            "revoked": t.revoked,
+        }
+        for t in people.list_tokens(state(ctx).authority())
+    ]
     emit_json(rows) if as_json else table(
         "API tokens", ["id", "name", "role", "created", "revoked"], [list(r.values()) for r in rows]
     )
@@ -57,15 +51,14 @@ def token_list(ctx: typer.Context, as_json: bool = JSON) -> None:
 @token_app.command("revoke")
 def token_revoke(ctx: typer.Context, token_id: int) -> None:
     """Revoke a token by its id."""
-    with writing(ctx) as (authority, session):
-        tokens.revoke_token(authority, session, token_id, actor=CLI_ACTOR)
+    people.revoke_token(state(ctx).authority(), token_id, actor=CLI_ACTOR)
     typer.echo(f"revoked token {token_id}")
 
 
 @crl_app.command("generate")
 def crl_generate(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Re-sign every CA's CRL now (they are also re-signed after each revocation and before nextUpdate)."""
-    published = refresh_crls(state(ctx).authority(), force=True, actor=CLI_ACTOR)
+    published = ca.refresh_crls(state(ctx).authority(), force=True, actor=CLI_ACTOR)
     if as_json:
         emit_json([{"ca": slug, "crl_number": number} for slug, number in published])
     else:
@@ -81,34 +74,21 @@ def audit_list(
     as_json: bool = JSON,
 ) -> None:
     """Show the newest audit records."""
-    with reading(ctx) as (_, session):
-        rows = [
-            {
-                "seq": r.seq,
-                "at": r.at.isoformat(),
-                "actor": r.actor,
-                "action": r.action,
-                "target": r.target,
-                "details": json.loads(r.details),
-                "hash": r.hash,
-            }
-            for r in audit.list_records(session, limit=limit, action=action)
-        ]
+    records = audit.recent_records(state(ctx).authority(), limit=limit, action=action)
     if as_json:
-        emit_json(rows)
+        emit_json([r.to_json() for r in records])
     else:
         table(
             "Audit trail (newest first)",
             ["seq", "at", "actor", "action", "target"],
-            [[r["seq"], r["at"], r["actor"], r["action"], r["target"]] for r in rows],
+            [[r.seq, r.at.isoformat(), r.actor, r.action, r.target] for r in records],
         )
 
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Recompute the hash chain; exit 1 and name the first broken record if any was edited, removed or reordered."""
-    with reading(ctx) as (_, session):
-        verdict = audit.verify_chain(session)
+    verdict = audit.check_chain(state(ctx).authority())
     if as_json:
         emit_json(
             {
@@ -129,5 +109,5 @@ def audit_verify(ctx: typer.Context, as_json: bool = JSON) -> None:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending database migrations."""
-    state(ctx).authority().db.upgrade()
+    storage.upgrade_database(state(ctx).authority())
     typer.echo("database is up to date")

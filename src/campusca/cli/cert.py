@@ -6,10 +6,8 @@ from pathlib import Path
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table
-from campusca.services.ca import certificates
-from campusca.services.ca.issuance import parse_serial
-from campusca.services.ca.revocation import parse_reason, revoke
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.services import ca
 
 cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -31,22 +29,23 @@ def cert_issue(
         fail(f"cannot read CSR file {csr}: {error.strerror}")
     if out is not None and out.exists():
         fail(f"{out} exists; refusing to overwrite it")
-    issued = certificates.issue_from_csr(
+    issued = ca.issue_from_csr(
         state(ctx).authority(), profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
     )
+    serial_hex = f"{issued.serial:x}"
     if out is not None:
         out.write_bytes(issued.pem)
     if as_json:
         emit_json(
             {
-                "serial": issued.serial_hex,
+                "serial": serial_hex,
                 "profile": issued.profile,
-                "subject": issued.certificate.subject.rfc4514_string(),
+                "subject": issued.subject,
                 "pem": issued.pem.decode(),
             }
         )
     elif out is not None:
-        typer.echo(f"issued {issued.profile} certificate {issued.serial_hex} -> {out}")
+        typer.echo(f"issued {issued.profile} certificate {serial_hex} -> {out}")
     else:
         typer.echo(issued.pem.decode(), nl=False)
 
@@ -61,10 +60,9 @@ def cert_list(
     as_json: bool = JSON,
 ) -> None:
     """List certificates, newest first."""
-    with reading(ctx) as (authority, session):
-        views, total = certificates.list_certificates(
-            authority, session, username=user, status=status, profile=profile, limit=limit
-        )
+    views, total = ca.list_certificates(
+        state(ctx).authority(), username=user, status=status, profile=profile, limit=limit
+    )
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -86,16 +84,9 @@ def cert_show(
     as_json: bool = JSON,
 ) -> None:
     """Show one certificate (SERIAL in hex as openssl prints it; decimal accepted)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    with reading(ctx) as (authority, session):
-        view = certificates.get_certificate(authority, session, parse_serial(serial))
+    view = ca.get_certificate(state(ctx).authority(), ca.parse_serial(serial))
     if pem:
-        typer.echo(
-            x509.load_der_x509_certificate(view.der).public_bytes(serialization.Encoding.PEM).decode(),
-            nl=False,
-        )
+        typer.echo(view.pem.decode(), nl=False)
     elif as_json:
         emit_json(view.to_json())
     else:
@@ -112,9 +103,9 @@ def cert_revoke(
     as_json: bool = JSON,
 ) -> None:
     """Revoke a certificate; its CA's CRL is re-signed at once and OCSP answers revoked."""
-    parsed_reason = parse_reason(reason)
-    result = revoke(
-        state(ctx).authority(), serial=parse_serial(serial), reason=parsed_reason, actor=CLI_ACTOR
+    parsed_reason = ca.parse_reason(reason)
+    result = ca.revoke_by_serial(
+        state(ctx).authority(), serial=ca.parse_serial(serial), reason=parsed_reason, actor=CLI_ACTOR
     )
     if as_json:
         emit_json(

@@ -6,14 +6,18 @@ import getpass
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
-from campusca.services.people import registry
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.services import people
 
 org_app = typer.Typer(help="Organisations (an institution, with its mail domain).", no_args_is_help=True)
 dept_app = typer.Typer(help="Departments of an organisation.", no_args_is_help=True)
 user_app = typer.Typer(help="People: who certificates are issued to.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def _show(out: dict[str, object], as_json: bool) -> None:
+    emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
 
 
 @org_app.command("add")
@@ -24,40 +28,28 @@ def org_add(
     as_json: bool = JSON,
 ) -> None:
     """Add an organisation."""
-    with writing(ctx) as (authority, session):
-        org = registry.add_organisation(authority, session, name=name, domain=domain, actor=CLI_ACTOR)
-        out = registry.org_json(org)
-    emit_json(out) if as_json else typer.echo(f"added organisation {name} ({domain})")
+    org = people.register_organisation(state(ctx).authority(), name=name, domain=domain, actor=CLI_ACTOR)
+    emit_json(org.to_json()) if as_json else typer.echo(f"added organisation {name} ({domain})")
 
 
 @org_app.command("list")
 def org_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List organisations."""
-    from sqlalchemy import select
-
-    from campusca.db.models import Organisation
-
-    with reading(ctx) as (_, session):
-        rows = [
-            registry.org_json(o)
-            for o in session.execute(select(Organisation).order_by(Organisation.name)).scalars()
-        ]
+    orgs = people.list_organisations(state(ctx).authority())
     if as_json:
-        emit_json(rows)
+        emit_json([org.to_json() for org in orgs])
     else:
         table(
             "Organisations",
             ["name", "domain", "departments"],
-            [[r["name"], r["domain"], ", ".join(r["departments"])] for r in rows],
-        )  # type: ignore[arg-type]
+            [[org.name, org.domain, ", ".join(org.departments)] for org in orgs],
+        )
 
 
 @org_app.command("show")
 def org_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Show one organisation."""
-    with reading(ctx) as (_, session):
-        out = registry.org_json(registry.get_organisation(session, name))
-    emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
+    _show(people.view_organisation(state(ctx).authority(), name).to_json(), as_json)
 
 
 @dept_app.command("add")
@@ -68,11 +60,8 @@ def dept_add(
     as_json: bool = JSON,
 ) -> None:
     """Add a department to an organisation."""
-    with writing(ctx) as (authority, session):
-        out = registry.dept_json(
-            registry.add_department(authority, session, name=name, org_name=org, actor=CLI_ACTOR)
-        )
-    emit_json(out) if as_json else typer.echo(f"added department {name} to {org}")
+    dept = people.register_department(state(ctx).authority(), name=name, organisation=org, actor=CLI_ACTOR)
+    emit_json(dept.to_json()) if as_json else typer.echo(f"added department {name} to {org}")
 
 
 @dept_app.command("list")
@@ -80,28 +69,18 @@ def dept_list(
     ctx: typer.Context, org: str | None = typer.Option(None, "--org"), as_json: bool = JSON
 ) -> None:
     """List departments."""
-    from sqlalchemy import select
-
-    from campusca.db.models import Department, Organisation
-
-    with reading(ctx) as (_, session):
-        query = select(Department).join(Organisation).order_by(Organisation.name, Department.name)
-        if org:
-            query = query.where(Organisation.name == org)
-        rows = [registry.dept_json(d) for d in session.execute(query).scalars()]
-    emit_json(rows) if as_json else table(
+    depts = people.list_departments(state(ctx).authority(), organisation=org)
+    emit_json([dept.to_json() for dept in depts]) if as_json else table(
         "Departments",
         ["name", "organisation", "people"],
-        [[r["name"], r["organisation"], r["people"]] for r in rows],
+        [[dept.name, dept.organisation, dept.people] for dept in depts],
     )
 
 
 @dept_app.command("show")
 def dept_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Show one department (NAME or ORG/NAME)."""
-    with reading(ctx) as (_, session):
-        out = registry.dept_json(registry.get_department(session, name))
-    emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
+    _show(people.view_department(state(ctx).authority(), name).to_json(), as_json)
 
 
 @user_app.command("add")
@@ -118,20 +97,17 @@ def user_add(
     as_json: bool = JSON,
 ) -> None:
     """Add a person."""
-    with writing(ctx) as (authority, session):
-        person = registry.add_person(
-            authority,
-            session,
-            username=username,
-            email=email,
-            dept_name=dept,
-            name=name,
-            phone=phone,
-            roles=tuple(role),
-            actor=CLI_ACTOR,
-        )
-        out = registry.person_view(person).to_json()
-    emit_json(out) if as_json else typer.echo(f"added {out['username']} <{email}> to {dept}")
+    person = people.register_person(
+        state(ctx).authority(),
+        username=username,
+        email=email,
+        department=dept,
+        name=name,
+        phone=phone,
+        roles=tuple(role),
+        actor=CLI_ACTOR,
+    )
+    emit_json(person.to_json()) if as_json else typer.echo(f"added {person.username} <{email}> to {dept}")
 
 
 @user_app.command("set-password")
@@ -147,8 +123,7 @@ def user_set_password(
         password = getpass.getpass("New password: ")
         if getpass.getpass("Repeat: ") != password:
             fail("passwords do not match")
-    with writing(ctx) as (authority, session):
-        registry.set_password(authority, session, username, password or "", actor=CLI_ACTOR)
+    people.change_password(state(ctx).authority(), username, password or "", actor=CLI_ACTOR)
     typer.echo(f"password set for {username}")
 
 
@@ -164,20 +139,17 @@ def user_set(
     as_json: bool = JSON,
 ) -> None:
     """Change a person's details or roles, or (de)activate them."""
-    with writing(ctx) as (authority, session):
-        person = registry.update_person(
-            authority,
-            session,
-            username,
-            actor=CLI_ACTOR,
-            email=email,
-            name=name,
-            phone=phone,
-            roles=tuple(role) if role else None,
-            active=active,
-        )
-        out = registry.person_view(person).to_json()
-    emit_json(out) if as_json else typer.echo(f"updated {username}")
+    person = people.change_person(
+        state(ctx).authority(),
+        username,
+        actor=CLI_ACTOR,
+        email=email,
+        name=name,
+        phone=phone,
+        roles=tuple(role) if role else None,
+        active=active,
+    )
+    emit_json(person.to_json()) if as_json else typer.echo(f"updated {username}")
 
 
 @user_app.command("list")
@@ -185,23 +157,18 @@ def user_list(
     ctx: typer.Context, dept: str | None = typer.Option(None, "--dept"), as_json: bool = JSON
 ) -> None:
     """List people."""
-    with reading(ctx) as (_, session):
-        rows = [
-            registry.person_view(p).to_json() for p in registry.list_people(session, dept=dept, limit=10_000)
-        ]
+    views, _ = people.list_people(state(ctx).authority(), department=dept, limit=10_000)
     if as_json:
-        emit_json(rows)
+        emit_json([person.to_json() for person in views])
     else:
         table(
             "People",
             ["username", "name", "email", "department", "roles"],
-            [[r["username"], r["name"], r["email"], r["department"], " ".join(r["roles"])] for r in rows],
-        )  # type: ignore[arg-type]
+            [[p.username, p.name, p.email, p.department, " ".join(p.roles)] for p in views],
+        )
 
 
 @user_app.command("show")
 def user_show(ctx: typer.Context, username: str, as_json: bool = JSON) -> None:
     """Show one person."""
-    with reading(ctx) as (_, session):
-        out = registry.person_view(registry.get_person(session, username)).to_json()
-    emit_json(out) if as_json else table(None, ["field", "value"], [[k, v] for k, v in out.items()])
+    _show(people.view_person(state(ctx).authority(), username).to_json(), as_json)

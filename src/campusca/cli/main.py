@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
 from campusca.cli.admin import audit_app, crl_app, db_app, token_app
@@ -22,6 +21,7 @@ from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
 from campusca.cli.smime import smime_app
 from campusca.errors import CampusCAError
+from campusca.services import storage
 
 app = typer.Typer(
     name="campusca",
@@ -74,8 +74,8 @@ def init(
 ) -> None:
     """Create the data directory, database, root and issuing CA, SCEP RA and OCSP responder."""
     from campusca.keys import KeyType
+    from campusca.services import people
     from campusca.services.demo import DEMO_DOMAIN, DEMO_ORG, DEMO_PASSWORD, add_demo_data
-    from campusca.services.people import registry
     from campusca.services.setup import initialise
 
     try:
@@ -91,27 +91,26 @@ def init(
     authority, result = initialise(
         settings, org_name=org or "campusca", key_type=parsed_key_type, actor=CLI_ACTOR
     )
-    people: list[str] = []
+    demo_people: list[str] = []
     if demo:
-        people = add_demo_data(authority)
+        demo_people = add_demo_data(authority)
     elif org is not None and domain is not None:
-        with authority.db.write() as session:
-            registry.add_organisation(authority, session, name=org, domain=domain, actor=CLI_ACTOR)
+        people.register_organisation(authority, name=org, domain=domain, actor=CLI_ACTOR)
     if as_json:
         emit_json(
             {
                 "home": str(result.home.resolve()),
                 "root": result.root.subject.rfc4514_string(),
                 "issuing": result.issuing.subject.rfc4514_string(),
-                "demo_people": people,
+                "demo_people": demo_people,
             }
         )
         return
     typer.echo(f"root CA:    {result.root.subject.rfc4514_string()}")
     typer.echo(f"issuing CA: {result.issuing.subject.rfc4514_string()}")
     typer.echo(f"SCEP RA and OCSP responder certificates issued; data in {result.home.resolve()}")
-    if people:
-        typer.echo(f"demo people (password {DEMO_PASSWORD!r}): {', '.join(people)}")
+    if demo_people:
+        typer.echo(f"demo people (password {DEMO_PASSWORD!r}): {', '.join(demo_people)}")
 
 
 @app.command()
@@ -126,7 +125,7 @@ def serve(
 
     cli_state = state(ctx)
     authority = cli_state.authority()
-    authority.db.upgrade()
+    storage.upgrade_database(authority)
     os.environ["CAMPUSCA_HOME"] = str(authority.settings.home.resolve())
     typer.echo(
         f"campusca serving on http://{host}:{port}/ (public URL {authority.settings.public_url})", err=True
@@ -150,7 +149,7 @@ def main() -> None:
     except CampusCAError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(1)
-    except SQLAlchemyError as error:
+    except storage.STORAGE_ERRORS as error:
         typer.echo(f"error: database failure ({type(error).__name__}); nothing was changed", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, reading, table, writing
+from campusca.cli._common import CLI_ACTOR, emit_json, state, table
 from campusca.services import scep
-from campusca.services.people.registry import get_person
 
 scep_app = typer.Typer(
     help="SCEP (RFC 8894): one-time challenges for devices, and requests waiting for approval.",
@@ -30,23 +29,22 @@ def challenge(
     as_json: bool = JSON,
 ) -> None:
     """Create a one-time challenge password; it is printed once, on the last line."""
-    with writing(ctx) as (authority, session):
-        secret = scep.create_challenge(
-            authority,
-            session,
-            person=get_person(session, user),
-            actor=CLI_ACTOR,
-            ttl_seconds=ttl if ttl is not None else authority.settings.scep_challenge_ttl_seconds,
-            device_ref=device,
-            expected_subject=subject,
-            profile=profile or authority.settings.scep_default_profile,
-        )
-        url = f"{authority.settings.public_url.rstrip('/')}/scep"
+    created = scep.issue_challenge(
+        state(ctx).authority(),
+        username=user,
+        actor=CLI_ACTOR,
+        ttl_seconds=ttl,
+        device_ref=device,
+        expected_subject=subject,
+        profile=profile,
+    )
     if as_json:
-        emit_json({"challenge": secret, "user": user, "device": device, "url": url})
+        emit_json({"challenge": created.secret, "user": user, "device": device, "url": created.url})
         return
-    typer.echo(f"one-time SCEP challenge for {user} (SCEP URL {url}); it is shown only now:", err=True)
-    typer.echo(secret)
+    typer.echo(
+        f"one-time SCEP challenge for {user} (SCEP URL {created.url}); it is shown only now:", err=True
+    )
+    typer.echo(created.secret)
 
 
 @scep_app.command("challenges")
@@ -56,8 +54,7 @@ def challenges(
     as_json: bool = JSON,
 ) -> None:
     """List challenges (never their secrets), newest first; by default only usable ones."""
-    with reading(ctx) as (authority, session):
-        views = scep.challenge_views(session, include_used=all_, now=authority.now())
+    views = scep.list_challenges(state(ctx).authority(), include_used=all_)
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -87,19 +84,14 @@ def enrollments(
     as_json: bool = JSON,
 ) -> None:
     """List SCEP enrollments, newest first."""
-    with reading(ctx) as (_, session):
-        if device is not None:
-            views = scep.enrollments_for_device(session, device)[:limit]
-        else:
-            views = scep.list_enrollments(session, status=status, limit=limit)
+    views = scep.list_enrollments(state(ctx).authority(), status=status, device_ref=device, limit=limit)
     _print_enrollments("SCEP enrollments", views, as_json)
 
 
 @pending_app.command("list")
 def pending_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List requests waiting for approval."""
-    with reading(ctx) as (_, session):
-        views = scep.list_enrollments(session, status="pending", limit=10_000)
+    views = scep.list_enrollments(state(ctx).authority(), status="pending", limit=10_000)
     _print_enrollments("pending SCEP requests", views, as_json)
 
 
@@ -110,8 +102,7 @@ def pending_approve(
     as_json: bool = JSON,
 ) -> None:
     """Approve a request: the certificate is issued now and returned at the device's next poll."""
-    with writing(ctx) as (authority, session):
-        view = scep.approve_pending(authority, session, enrollment_id, actor=CLI_ACTOR)
+    view = scep.approve_pending(state(ctx).authority(), enrollment_id, actor=CLI_ACTOR)
     if as_json:
         emit_json(view.to_json())
         return
@@ -126,8 +117,7 @@ def pending_reject(
     as_json: bool = JSON,
 ) -> None:
     """Reject a request: the device's next poll gets a FAILURE."""
-    with writing(ctx) as (authority, session):
-        view = scep.reject_pending(authority, session, enrollment_id, actor=CLI_ACTOR, reason=reason)
+    view = scep.reject_pending(state(ctx).authority(), enrollment_id, actor=CLI_ACTOR, reason=reason)
     if as_json:
         emit_json(view.to_json())
         return

@@ -7,12 +7,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from campusca.db.models import AuditRecord, Counter
+
+if TYPE_CHECKING:
+    from campusca.services.authority import Authority
 
 GENESIS_HASH = "0" * 64
 _COUNTER = "audit"
@@ -123,3 +126,51 @@ def list_records(session: Session, *, limit: int = 100, action: str | None = Non
     if action:
         query = query.where(AuditRecord.action == action)
     return list(session.execute(query).scalars())
+
+
+# --- For adapters: each call is a read transaction of its own. ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: Mapping[str, Any]
+    hash: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "details": dict(self.details),
+            "hash": self.hash,
+        }
+
+
+def recent_records(authority: Authority, *, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
+    """The newest records first, optionally of one action only."""
+    with authority.db.read() as session:
+        return [
+            AuditEntry(
+                seq=r.seq,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                target=r.target,
+                details=json.loads(r.details),
+                hash=r.hash,
+            )
+            for r in list_records(session, limit=limit, action=action)
+        ]
+
+
+def check_chain(authority: Authority) -> AuditVerdict:
+    """Recompute the whole chain (see `verify_chain`) in a read transaction of its own."""
+    with authority.db.read() as session:
+        return verify_chain(session)

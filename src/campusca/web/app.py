@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from campusca import __version__
 from campusca.config import load_settings
+from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
 from campusca.web import crl, enroll, home, ocsp
 from campusca.web import directory as public_directory
@@ -59,8 +59,7 @@ def create_app(authority: Authority) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
-        with authority.db.read() as session:
-            session.execute(text("SELECT 1"))
+        storage.ping(authority)
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], response_class=Response)

@@ -8,8 +8,8 @@ from typing import Annotated
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Response
 
+from campusca.services import ca
 from campusca.services.authority import Authority
-from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import NotFound
 from campusca.web.deps import get_authority
 
@@ -28,7 +28,7 @@ def _check_slug(slug: str) -> str:
 )
 def get_crl(slug: str, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
     """The CA's current full CRL (DER), re-signed when it is due."""
-    der = current_crl(authority, _check_slug(slug))
+    der = ca.current_crl(authority, _check_slug(slug))
     return Response(der, media_type="application/pkix-crl", headers={"Cache-Control": "public, max-age=300"})
 
 

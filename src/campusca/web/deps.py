@@ -8,9 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from campusca.services import people
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
-from campusca.services.people.tokens import TokenIdentity, authenticate_token
+from campusca.services.people import TokenIdentity
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from 'campusca token create'")
 
@@ -42,11 +43,10 @@ def caller(
 ) -> TokenIdentity:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
-    with authority.db.read() as session:
-        try:
-            return authenticate_token(session, credentials.credentials)
-        except NotAuthorized:
-            raise Unauthenticated("bearer token is unknown or revoked") from None
+    try:
+        return people.identify_token(authority, credentials.credentials)
+    except NotAuthorized:
+        raise Unauthenticated("bearer token is unknown or revoked") from None
 
 
 def require_role(*roles: str) -> Callable[[TokenIdentity], TokenIdentity]:

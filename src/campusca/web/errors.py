@@ -1,4 +1,8 @@
-"""One table from domain errors to HTTP answers for the REST API and the plain endpoints."""
+"""One table from domain errors to HTTP answers for the REST API and the plain endpoints.
+
+This is the only place that maps domain errors to HTTP; OCSP (web/ocsp.py) and SCEP (web/scep.py)
+answer inside their protocols with tables of their own.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from campusca.web.deps import Unauthenticated
 
 log = logging.getLogger("campusca.web")
 
+# Error -> HTTP status; the first class in the error's MRO wins. Services raise only ServiceError
+# subclasses; a codec error that reaches the API (CampusCAError) refused bytes the caller sent.
+# Anything else is unexpected: 500 with a request id (`_unexpected` below).
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     Unauthenticated: 401,
     service_errors.InvalidInput: 400,
@@ -25,6 +32,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     service_errors.PolicyViolation: 422,
     service_errors.ChallengeRejected: 403,
     service_errors.EscrowDisabled: 409,
+    service_errors.ServiceError: 400,
+    CampusCAError: 400,
 }
 
 

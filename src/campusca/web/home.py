@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
-from campusca.db.models import Organisation
+from campusca.services import people
 from campusca.services.authority import Authority
 from campusca.web.deps import get_authority
 
@@ -20,10 +19,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> HTMLResponse:
-    with authority.db.read() as session:
-        org = session.execute(
-            select(Organisation.name, Organisation.domain).order_by(Organisation.id)
-        ).first()
+    org = people.main_organisation(authority)
     context = {
         "organisation": org.name if org else "campusca",
         "domain": org.domain if org else "example.edu",

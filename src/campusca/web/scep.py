@@ -2,12 +2,15 @@
 
 The adapter only moves bytes: the codec decodes and builds, the service decides. A message that
 cannot be authenticated gets HTTP 400 (there is nothing to sign a reply for); once it is, every
-refusal is a signed CertRep FAILURE (HTTP 200), mapped from domain errors by `FAIL_INFO_BY_ERROR`.
+refusal is a signed CertRep FAILURE (HTTP 200), mapped from domain errors by `FAIL_INFO_BY_ERROR`;
+every other failure is a text/plain HTTP answer chosen by `HTTP_STATUS_BY_ERROR`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import uuid
+from typing import Annotated, TypeVar
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -35,9 +38,12 @@ from campusca.services import scep
 from campusca.services.authority import Authority
 from campusca.web.deps import get_authority
 
+_T = TypeVar("_T")
 router = APIRouter(tags=["scep"])
+log = logging.getLogger("campusca.web")
 
-# Domain error -> failInfo (RFC 8894 §3.2.1.4); the first class in the error's MRO wins.
+# Once a request is authenticated, a domain error becomes a signed CertRep FAILURE with this failInfo
+# (RFC 8894 §3.2.1.4); the first class in the error's MRO wins.
 FAIL_INFO_BY_ERROR: dict[type[Exception], FailInfo] = {
     scep.AlgorithmRefused: FailInfo.BAD_ALG,
     service_errors.NotFound: FailInfo.BAD_CERT_ID,
@@ -45,14 +51,36 @@ FAIL_INFO_BY_ERROR: dict[type[Exception], FailInfo] = {
     service_errors.NotAuthorized: FailInfo.BAD_REQUEST,
     service_errors.ServiceError: FailInfo.BAD_REQUEST,
 }
-_PKI_RESPONSE = {200: {"content": {ContentType.PKI_MESSAGE.value: {}}}, 400: {"content": {"text/plain": {}}}}
+# Anything else is answered in HTTP with a text/plain body: a message that cannot be authenticated
+# (there is nothing to sign a reply for), and failures that are not the requester's, which a client
+# may retry. `Exception` is the catch-all: no JSON error page under /scep.
+HTTP_STATUS_BY_ERROR: dict[type[Exception], int] = {
+    ScepDecodeError: 400,
+    service_errors.ServiceError: 500,  # the RA or CA certificates cannot be loaded: a setup problem
+    Exception: 500,
+}
+_PKI_RESPONSE = {
+    200: {"content": {ContentType.PKI_MESSAGE.value: {}}},
+    400: {"content": {"text/plain": {}}},
+    500: {"content": {"text/plain": {}}},
+}
 
 
-def _fail_info_for(error: Exception) -> FailInfo:
+def _first_match(table: dict[type[Exception], _T], error: Exception, default: _T) -> _T:
     for cls in type(error).__mro__:
-        if cls in FAIL_INFO_BY_ERROR:
-            return FAIL_INFO_BY_ERROR[cls]
-    return FailInfo.BAD_REQUEST
+        if cls in table:
+            return table[cls]
+    return default
+
+
+def _http_failure(error: Exception) -> Response:
+    status = _first_match(HTTP_STATUS_BY_ERROR, error, 500)
+    if isinstance(error, ScepDecodeError | service_errors.ServiceError):
+        return _plain(status, str(error))
+    # Logged by type and request id only: exception text may quote request data.
+    request_id = uuid.uuid4().hex[:12]
+    log.error("unexpected %s answering SCEP (request %s)", type(error).__name__, request_id)
+    return _plain(status, f"internal error; request id {request_id}")
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -88,6 +116,13 @@ def _failure(authority: Authority, request: ReplyTarget, fail_info: FailInfo, te
 
 def pki_operation(authority: Authority, der: bytes) -> Response:
     """Decode, decide, answer: HTTP 400 before authentication, a signed CertRep after it."""
+    try:
+        return _pki_operation(authority, der)
+    except Exception as error:  # answered by HTTP_STATUS_BY_ERROR
+        return _http_failure(error)
+
+
+def _pki_operation(authority: Authority, der: bytes) -> Response:
     ra = scep.ra_identity(authority)
     try:
         message = parse_pki_message(
@@ -96,14 +131,13 @@ def pki_operation(authority: Authority, der: bytes) -> Response:
             decrypter=ra.key,
             allow_single_des=authority.settings.scep_allow_single_des,
         )
-    except ScepDecodeError as error:
-        return _plain(400, str(error))
     except ScepRequestError as error:
         return _failure(authority, error.request, error.fail_info, error.text)
     try:
         answer = scep.answer_pki_message(authority, message)
     except service_errors.ServiceError as error:
-        return _failure(authority, message, _fail_info_for(error), str(error))
+        fail_info = _first_match(FAIL_INFO_BY_ERROR, error, FailInfo.BAD_REQUEST)
+        return _failure(authority, message, fail_info, str(error))
     except Busy as error:
         # Not a CertRep FAILURE: nothing is wrong with the request, and clients retry an HTTP 503.
         return Response(str(error), status_code=503, media_type="text/plain", headers={"Retry-After": "2"})
@@ -128,7 +162,13 @@ def _build_answer(authority: Authority, message: PkiMessage, answer: scep.ScepAn
 
 def other_operation(authority: Authority, operation: str) -> Response:
     """GetCACaps, GetCACert and GetNextCACert (RFC 8894 §3.5, §4.2, §4.7)."""
-    operation = operation.lower()
+    try:
+        return _other_operation(authority, operation.lower())
+    except Exception as error:  # answered by HTTP_STATUS_BY_ERROR
+        return _http_failure(error)
+
+
+def _other_operation(authority: Authority, operation: str) -> Response:
     if operation == "getcacaps":
         caps = build_get_ca_caps(
             sha1=authority.settings.scep_allow_sha1, next_ca=bool(scep.next_ca_certificates(authority))
@@ -163,7 +203,7 @@ async def scep_get(request: Request, authority: Annotated[Authority, Depends(get
     try:
         der = decode_message_param(params["message"])
     except ScepDecodeError as error:
-        return _plain(400, str(error))
+        return _http_failure(error)
     return await run_in_threadpool(pki_operation, authority, der)
 
 

@@ -1,12 +1,44 @@
-"""The certificate authority: issue, revoke, publish CRLs, answer OCSP, list certificates."""
+"""The certificate authority: issue, revoke, publish CRLs, answer OCSP, list certificates.
+
+Adapters call the functions listed here with the `Authority`; each one runs in a transaction of its
+own and answers frozen values. The session-taking functions in the modules are for other services
+composing one transaction.
+"""
 
 from __future__ import annotations
 
 from campusca.services.ca import certificates, issuance, ocsp, revocation
+from campusca.services.ca.certificates import (
+    CertificateView,
+    get_certificate,
+    issue_from_csr,
+    list_certificates,
+)
+from campusca.services.ca.issuance import parse_serial
+from campusca.services.ca.ocsp import OcspResult, answer_ocsp
+from campusca.services.ca.revocation import (
+    RevocationResult,
+    current_crl,
+    parse_reason,
+    refresh_crls,
+    revoke_by_serial,
+)
 
 __all__ = [
+    "CertificateView",
+    "OcspResult",
+    "RevocationResult",
+    "answer_ocsp",
     "certificates",
+    "current_crl",
+    "get_certificate",
     "issuance",
+    "issue_from_csr",
+    "list_certificates",
     "ocsp",
+    "parse_reason",
+    "parse_serial",
+    "refresh_crls",
     "revocation",
+    "revoke_by_serial",
 ]

@@ -1,4 +1,7 @@
-"""Certificate use cases for people and administrators: issue from a CSR, list, show, status."""
+"""Certificate use cases for people and administrators: issue from a CSR, list, show, status.
+
+`issue_from_csr`, `get_certificate` and `list_certificates` each run in a transaction of their own.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +44,14 @@ class CertificateView:
     revocation_reason: str | None
     fingerprint_sha256: str
     der: bytes
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.der)
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -104,7 +115,7 @@ def issue_from_csr(
     csr_bytes: bytes,
     username: str | None,
     actor: str,
-) -> IssuedCertificate:
+) -> CertificateView:
     """Verify a CSR and issue a certificate of the profile for the person; committed when it returns.
 
     The certificate is signed between a read transaction and a short write transaction, so the
@@ -123,19 +134,21 @@ def issue_from_csr(
         authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )
     with authority.db.write() as session:
-        return record_certificate(authority, session, signed, actor=actor)
+        issued = record_certificate(authority, session, signed, actor=actor)
+    return view_of_issued(issued, person=holder.username if holder is not None else None)
 
 
-def get_certificate(authority: Authority, session: Session, serial: int) -> CertificateView:
-    row = find_certificate(session, serial)
-    if row is None:
-        raise NotFound(f"no certificate with serial {serial:x}")
-    return certificate_view(row, authority.now())
+def get_certificate(authority: Authority, serial: int) -> CertificateView:
+    """One certificate campusca issued, by serial."""
+    with authority.db.read() as session:
+        row = find_certificate(session, serial)
+        if row is None:
+            raise NotFound(f"no certificate with serial {serial:x}")
+        return certificate_view(row, authority.now())
 
 
 def list_certificates(
     authority: Authority,
-    session: Session,
     *,
     username: str | None = None,
     status: str | None = None,
@@ -146,8 +159,6 @@ def list_certificates(
     """A page of certificates, newest first, and the total number matching the filters."""
     now = authority.now()
     query = select(Certificate)
-    if username:
-        query = query.where(Certificate.person_id == get_person(session, username).id)
     if profile:
         query = query.where(Certificate.profile == profile)
     if status is not None:
@@ -159,9 +170,12 @@ def list_certificates(
             query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after <= now)
         else:
             query = query.where(Certificate.revoked_at.is_(None), Certificate.not_after > now)
-    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-    rows = session.execute(query.order_by(Certificate.id.desc()).limit(limit).offset(offset)).scalars()
-    return [certificate_view(r, now) for r in rows], total
+    with authority.db.read() as session:
+        if username:
+            query = query.where(Certificate.person_id == get_person(session, username).id)
+        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        rows = session.execute(query.order_by(Certificate.id.desc()).limit(limit).offset(offset)).scalars()
+        return [certificate_view(r, now) for r in rows], total
 
 
 def valid_certificates_of(

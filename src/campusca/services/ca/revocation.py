@@ -73,7 +73,9 @@ def revoke_certificate(
     return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None)
 
 
-def revoke(authority: Authority, *, serial: int, reason: RevocationReason, actor: str) -> RevocationResult:
+def revoke_by_serial(
+    authority: Authority, *, serial: int, reason: RevocationReason, actor: str
+) -> RevocationResult:
     """Revoke a certificate; when this returns the revocation is committed and the CRL re-signed."""
     with authority.db.write() as session:
         result = revoke_certificate(authority, session, serial=serial, reason=reason, actor=actor)

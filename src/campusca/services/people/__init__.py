@@ -1,11 +1,60 @@
-"""Organisations, departments, people, their logins and API tokens."""
+"""Organisations, departments, people, their logins and API tokens.
+
+Adapters call the functions listed here with the `Authority`; each one runs in a transaction of its
+own and answers frozen views. The session-taking functions in `registry` and `tokens` are for other
+services composing one transaction.
+"""
 
 from __future__ import annotations
 
 from campusca.services.people import login, registry, tokens
+from campusca.services.people.registry import (
+    change_password,
+    change_person,
+    list_departments,
+    list_organisations,
+    list_people,
+    main_organisation,
+    register_department,
+    register_organisation,
+    register_person,
+    view_department,
+    view_organisation,
+    view_person,
+)
+from campusca.services.people.tokens import (
+    TokenIdentity,
+    TokenView,
+    identify_token,
+    list_tokens,
+    mint_token,
+    revoke_token,
+)
+from campusca.services.people.views import DepartmentView, OrganisationView, PersonView
 
 __all__ = [
+    "DepartmentView",
+    "OrganisationView",
+    "PersonView",
+    "TokenIdentity",
+    "TokenView",
+    "change_password",
+    "change_person",
+    "identify_token",
+    "list_departments",
+    "list_organisations",
+    "list_people",
+    "list_tokens",
     "login",
+    "main_organisation",
+    "mint_token",
+    "register_department",
+    "register_organisation",
+    "register_person",
     "registry",
+    "revoke_token",
     "tokens",
+    "view_department",
+    "view_organisation",
+    "view_person",
 ]

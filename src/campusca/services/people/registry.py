@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,6 +14,14 @@ from campusca.db.models import Department, Organisation, Person
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, InvalidInput, NotFound
+from campusca.services.people.views import (
+    DepartmentView,
+    OrganisationView,
+    PersonView,
+    department_view,
+    organisation_view,
+    person_view,
+)
 
 ROLES = frozenset({"admin", "ra-officer", "auditor", "recovery-agent", "legal-officer", "helpdesk"})
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -22,67 +29,6 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _hasher = PasswordHasher()
-
-
-@dataclass(frozen=True, slots=True)
-class PersonView:
-    id: int
-    username: str
-    email: str
-    name: str | None
-    phone: str | None
-    department: str
-    organisation: str
-    roles: tuple[str, ...]
-    active: bool
-    has_password: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "email": self.email,
-            "name": self.name,
-            "phone": self.phone,
-            "department": self.department,
-            "organisation": self.organisation,
-            "roles": list(self.roles),
-            "active": self.active,
-            "has_password": self.has_password,
-        }
-
-
-def person_view(person: Person) -> PersonView:
-    return PersonView(
-        id=person.id,
-        username=person.username,
-        email=person.email,
-        name=person.name,
-        phone=person.phone,
-        department=person.department.name,
-        organisation=person.department.organisation.name,
-        roles=tuple(sorted(r for r in person.roles.split() if r)),
-        active=person.active,
-        has_password=person.password_hash is not None,
-    )
-
-
-def org_json(org: Organisation) -> dict[str, object]:
-    return {
-        "id": org.id,
-        "name": org.name,
-        "domain": org.domain,
-        "departments": [d.name for d in org.departments],
-    }
-
-
-def dept_json(dept: Department) -> dict[str, object]:
-    return {
-        "id": dept.id,
-        "name": dept.name,
-        "organisation": dept.organisation.name,
-        "people": len(dept.people),
-    }
 
 
 def add_organisation(
@@ -288,14 +234,130 @@ def check_password(person: Person, password: str) -> bool:
         return False
 
 
+# --- The adapters' API: each call is one transaction, committed when it returns, answering views. ---
+
+
+def list_organisations(authority: Authority) -> list[OrganisationView]:
+    """Every organisation, by name."""
+    with authority.db.read() as session:
+        rows = session.execute(select(Organisation).order_by(Organisation.name)).scalars()
+        return [organisation_view(org) for org in rows]
+
+
+def main_organisation(authority: Authority) -> OrganisationView | None:
+    """The organisation made first (at init): the institution the service is run for."""
+    with authority.db.read() as session:
+        org = session.execute(select(Organisation).order_by(Organisation.id).limit(1)).scalar()
+        return organisation_view(org) if org is not None else None
+
+
+def view_organisation(authority: Authority, name: str) -> OrganisationView:
+    with authority.db.read() as session:
+        return organisation_view(get_organisation(session, name))
+
+
+def register_organisation(authority: Authority, *, name: str, domain: str, actor: str) -> OrganisationView:
+    """Add an organisation (see `add_organisation`) in a transaction of its own."""
+    with authority.db.write() as session:
+        return organisation_view(add_organisation(authority, session, name=name, domain=domain, actor=actor))
+
+
+def list_departments(authority: Authority, *, organisation: str | None = None) -> list[DepartmentView]:
+    """Departments by organisation and name, optionally of one organisation only."""
+    query = select(Department).join(Organisation).order_by(Organisation.name, Department.name)
+    if organisation:
+        query = query.where(Organisation.name == organisation)
+    with authority.db.read() as session:
+        return [department_view(dept) for dept in session.execute(query).scalars()]
+
+
+def view_department(authority: Authority, name: str) -> DepartmentView:
+    """A department by NAME or ORG/NAME."""
+    with authority.db.read() as session:
+        return department_view(get_department(session, name))
+
+
+def register_department(authority: Authority, *, name: str, organisation: str, actor: str) -> DepartmentView:
+    """Add a department (see `add_department`) in a transaction of its own."""
+    with authority.db.write() as session:
+        return department_view(
+            add_department(authority, session, name=name, org_name=organisation, actor=actor)
+        )
+
+
 def list_people(
-    session: Session, *, dept: str | None = None, limit: int = 100, offset: int = 0
-) -> list[Person]:
-    query = select(Person).order_by(Person.username).limit(limit).offset(offset)
-    if dept:
-        query = query.where(Person.department_id == get_department(session, dept).id)
-    return list(session.execute(query).scalars())
+    authority: Authority, *, department: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[PersonView], int]:
+    """A page of people by username, and how many match the filter in all."""
+    query = select(Person)
+    with authority.db.read() as session:
+        if department:
+            query = query.where(Person.department_id == get_department(session, department).id)
+        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        rows = session.execute(query.order_by(Person.username).limit(limit).offset(offset)).scalars()
+        return [person_view(person) for person in rows], total
 
 
-def count_people(session: Session) -> int:
-    return int(session.execute(select(func.count(Person.id))).scalar_one())
+def view_person(authority: Authority, username: str) -> PersonView:
+    with authority.db.read() as session:
+        return person_view(get_person(session, username))
+
+
+def register_person(
+    authority: Authority,
+    *,
+    username: str,
+    email: str,
+    department: str,
+    actor: str,
+    name: str | None = None,
+    phone: str | None = None,
+    roles: tuple[str, ...] = (),
+) -> PersonView:
+    """Add a person (see `add_person`) in a transaction of its own."""
+    with authority.db.write() as session:
+        person = add_person(
+            authority,
+            session,
+            username=username,
+            email=email,
+            dept_name=department,
+            actor=actor,
+            name=name,
+            phone=phone,
+            roles=roles,
+        )
+        return person_view(person)
+
+
+def change_person(
+    authority: Authority,
+    username: str,
+    *,
+    actor: str,
+    email: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    roles: tuple[str, ...] | None = None,
+    active: bool | None = None,
+) -> PersonView:
+    """Change a person's details, roles or active flag (see `update_person`) in a transaction of its own."""
+    with authority.db.write() as session:
+        person = update_person(
+            authority,
+            session,
+            username,
+            actor=actor,
+            email=email,
+            name=name,
+            phone=phone,
+            roles=roles,
+            active=active,
+        )
+        return person_view(person)
+
+
+def change_password(authority: Authority, username: str, password: str, *, actor: str) -> None:
+    """Set a person's local password (see `set_password`) in a transaction of its own."""
+    with authority.db.write() as session:
+        set_password(authority, session, username, password, actor=actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,17 @@ class TokenIdentity:
     @property
     def actor(self) -> str:
         return f"token:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """A token as administrators see it (never its value)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    revoked: bool
 
 
 def _hash(token: str) -> str:
@@ -62,20 +74,40 @@ def authenticate_token(session: Session, token: str) -> TokenIdentity:
     return TokenIdentity(id=row.id, name=row.name, role=row.role)
 
 
-def revoke_token(authority: Authority, session: Session, token_id: int, *, actor: str) -> None:
-    row = session.get(ApiToken, token_id)
-    if row is None:
-        raise InvalidInput(f"no token with id {token_id}")
-    row.revoked = True
-    audit.record(
-        session,
-        actor=actor,
-        action="token.revoked",
-        target=f"token:{row.name}",
-        details={"id": token_id},
-        at=authority.now(),
-    )
+def revoke_token(authority: Authority, token_id: int, *, actor: str) -> None:
+    """Revoke a token by id; requests bearing it are refused from the next one on."""
+    with authority.db.write() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise InvalidInput(f"no token with id {token_id}")
+        row.revoked = True
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoked",
+            target=f"token:{row.name}",
+            details={"id": token_id},
+            at=authority.now(),
+        )
 
 
-def list_tokens(session: Session) -> list[ApiToken]:
-    return list(session.execute(select(ApiToken).order_by(ApiToken.id)).scalars())
+def list_tokens(authority: Authority) -> list[TokenView]:
+    """Every token (never its value), oldest first."""
+    with authority.db.read() as session:
+        rows = session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()
+        return [
+            TokenView(id=r.id, name=r.name, role=r.role, created_at=r.created_at, revoked=r.revoked)
+            for r in rows
+        ]
+
+
+def mint_token(authority: Authority, *, name: str, role: str, actor: str) -> str:
+    """Create a token (see `create_token`) in a transaction of its own; returns its secret value."""
+    with authority.db.write() as session:
+        return create_token(authority, session, name=name, role=role, actor=actor)
+
+
+def identify_token(authority: Authority, token: str) -> TokenIdentity:
+    """Who a bearer token belongs to; NotAuthorized when it is unknown or revoked."""
+    with authority.db.read() as session:
+        return authenticate_token(session, token)

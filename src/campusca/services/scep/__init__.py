@@ -1,4 +1,10 @@
-"""The SCEP server's use cases (RFC 8894): challenges, PKIOperation, renewal, pending approval."""
+"""The SCEP server's use cases (RFC 8894): challenges, PKIOperation, renewal, pending approval.
+
+Adapters call `answer_pki_message`, `issue_challenge`, `list_challenges`, `list_enrollments`,
+`approve_pending`, `reject_pending` and the RA/CA certificate look-ups with the `Authority`; each runs
+in a transaction of its own. `create_challenge`, `challenge_views` and `enrollments_for_device` take
+the caller's session, for other services composing one transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from campusca.services.scep import challenges, enrollments, pkioperation, renewa
 from campusca.services.scep.enrollments import (
     AlgorithmRefused,
     ChallengeView,
+    NewChallenge,
     ScepAnswer,
     ScepAnswerKind,
     ScepEnrollmentView,
@@ -17,6 +24,8 @@ from campusca.services.scep.enrollments import (
     create_challenge,
     enrollment_view,
     enrollments_for_device,
+    issue_challenge,
+    list_challenges,
     list_enrollments,
     next_ca_certificates,
     ra_identity,
@@ -26,6 +35,7 @@ from campusca.services.scep.enrollments import (
 __all__ = [
     "AlgorithmRefused",
     "ChallengeView",
+    "NewChallenge",
     "ScepAnswer",
     "ScepAnswerKind",
     "ScepEnrollmentView",
@@ -39,6 +49,8 @@ __all__ = [
     "enrollment_view",
     "enrollments",
     "enrollments_for_device",
+    "issue_challenge",
+    "list_challenges",
     "list_enrollments",
     "next_ca_certificates",
     "pkioperation",

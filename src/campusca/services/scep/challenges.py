@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -20,6 +20,7 @@ from campusca.pki.profiles import get_profile
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import ChallengeRejected, InvalidInput
+from campusca.services.people.registry import get_person
 
 # 160 random bits as 40 hex digits: PrintableString-safe, so every client encodes it the same way.
 CHALLENGE_BYTES = 20
@@ -52,6 +53,18 @@ class ChallengeView:
             "expires_at": self.expires_at.isoformat(),
             "consumed_at": self.consumed_at.isoformat() if self.consumed_at else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NewChallenge:
+    """A challenge just made: its secret is shown to whoever asked, once, and never stored."""
+
+    secret: str = field(repr=False)
+    username: str
+    device_ref: str | None
+    profile: str
+    expires_at: datetime
+    url: str  # the SCEP URL the device enrols at
 
 
 def hash_challenge(secret: str) -> str:
@@ -158,6 +171,52 @@ def expected_name(text: str) -> x509.Name:
         return x509.Name.from_rfc4514_string(text)
     except ValueError:
         raise InvalidInput("expected subject must be an RFC 4514 name such as 'CN=device-1'") from None
+
+
+def issue_challenge(
+    authority: Authority,
+    *,
+    username: str,
+    actor: str,
+    ttl_seconds: int | None = None,
+    device_ref: str | None = None,
+    expected_subject: str | None = None,
+    profile: str | None = None,
+) -> NewChallenge:
+    """Create a challenge for a person (see `create_challenge`) in a transaction of its own.
+
+    The lifetime and profile default to the settings' `scep_challenge_ttl_seconds` and `scep_default_profile`.
+    """
+    settings = authority.settings
+    ttl = ttl_seconds if ttl_seconds is not None else settings.scep_challenge_ttl_seconds
+    profile = profile or settings.scep_default_profile
+    with authority.db.write() as session:
+        person = get_person(session, username)
+        secret = create_challenge(
+            authority,
+            session,
+            person=person,
+            actor=actor,
+            ttl_seconds=ttl,
+            device_ref=device_ref,
+            expected_subject=expected_subject,
+            profile=profile,
+        )
+        row = find_challenge(session, secret)
+        return NewChallenge(
+            secret=secret,
+            username=person.username,
+            device_ref=row.device_ref,
+            profile=row.profile,
+            expires_at=row.expires_at,
+            url=f"{settings.public_url.rstrip('/')}/scep",
+        )
+
+
+def list_challenges(authority: Authority, *, include_used: bool = False) -> list[ChallengeView]:
+    """Challenges (never their secrets), newest first; by default only those still usable."""
+    with authority.db.read() as session:
+        return challenge_views(session, include_used=include_used, now=authority.now())
 
 
 def challenge_views(session: Session, *, include_used: bool, now: datetime) -> list[ChallengeView]:

@@ -1,7 +1,9 @@
 """SCEP server use cases (RFC 8894): challenges, enrollments by device, pending approval.
 
-The protocol work (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL) is in `scep_enrollment`; the
-challenge store in `scep_challenges`. This module is the API other services and the adapters call.
+The protocol work (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL) is in `pkioperation`; the
+challenge store in `challenges`. This module is the API other services and the adapters call:
+`list_enrollments`, `approve_pending` and `reject_pending` run in a transaction of their own;
+`enrollments_for_device` joins the caller's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from campusca.db.scep import ScepEnrollment
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, NotFound, PolicyViolation
-from campusca.services.scep.challenges import ChallengeView, challenge_views, create_challenge
+from campusca.services.scep.challenges import (
+    ChallengeView,
+    NewChallenge,
+    challenge_views,
+    create_challenge,
+    issue_challenge,
+    list_challenges,
+)
 from campusca.services.scep.pkioperation import (
     AlgorithmRefused,
     ScepAnswer,
@@ -30,6 +39,7 @@ from campusca.services.scep.pkioperation import (
 __all__ = [
     "AlgorithmRefused",
     "ChallengeView",
+    "NewChallenge",
     "ScepAnswer",
     "ScepAnswerKind",
     "ScepEnrollmentView",
@@ -41,6 +51,8 @@ __all__ = [
     "create_challenge",
     "enrollment_view",
     "enrollments_for_device",
+    "issue_challenge",
+    "list_challenges",
     "list_enrollments",
     "next_ca_certificates",
     "ra_identity",
@@ -107,13 +119,17 @@ def enrollments_for_device(session: Session, device_ref: str) -> list[ScepEnroll
 
 
 def list_enrollments(
-    session: Session, *, status: str | None = None, limit: int = 100
+    authority: Authority, *, status: str | None = None, device_ref: str | None = None, limit: int = 100
 ) -> list[ScepEnrollmentView]:
-    """SCEP enrollments, newest first, optionally only those with `status` (pending, issued, rejected)."""
+    """SCEP enrollments, newest first, optionally only those with `status` (pending, issued, rejected)
+    or of one device."""
     query = select(ScepEnrollment).order_by(ScepEnrollment.id.desc()).limit(limit)
     if status is not None:
         query = query.where(ScepEnrollment.status == status)
-    return [enrollment_view(row) for row in session.execute(query).scalars()]
+    if device_ref is not None:
+        query = query.where(ScepEnrollment.device_ref == device_ref)
+    with authority.db.read() as session:
+        return [enrollment_view(row) for row in session.execute(query).scalars()]
 
 
 def _pending(session: Session, enrollment_id: int) -> ScepEnrollment:
@@ -125,42 +141,45 @@ def _pending(session: Session, enrollment_id: int) -> ScepEnrollment:
     return row
 
 
-def approve_pending(
-    authority: Authority, session: Session, enrollment_id: int, *, actor: str
-) -> ScepEnrollmentView:
-    """Approve a pending enrollment: the certificate is issued now and handed out at the next poll."""
-    row = _pending(session, enrollment_id)
-    row.decided_by, row.decided_at = actor, authority.now()
-    issue_for_enrollment(authority, session, row, actor=actor)
-    audit.record(
-        session,
-        actor=actor,
-        action="scep.enrollment.approved",
-        target=f"scep-enrollment:{row.id}",
-        details={"person": row.person.username if row.person else None, "device": row.device_ref},
-        at=authority.now(),
-    )
-    return enrollment_view(row)
+def approve_pending(authority: Authority, enrollment_id: int, *, actor: str) -> ScepEnrollmentView:
+    """Approve a pending enrollment: the certificate is issued now and handed out at the next poll.
+
+    The certificate, the decision and their audit records are committed when this returns.
+    """
+    with authority.db.write() as session:
+        row = _pending(session, enrollment_id)
+        row.decided_by, row.decided_at = actor, authority.now()
+        issue_for_enrollment(authority, session, row, actor=actor)
+        audit.record(
+            session,
+            actor=actor,
+            action="scep.enrollment.approved",
+            target=f"scep-enrollment:{row.id}",
+            details={"person": row.person.username if row.person else None, "device": row.device_ref},
+            at=authority.now(),
+        )
+        return enrollment_view(row)
 
 
 def reject_pending(
-    authority: Authority, session: Session, enrollment_id: int, *, actor: str, reason: str | None = None
+    authority: Authority, enrollment_id: int, *, actor: str, reason: str | None = None
 ) -> ScepEnrollmentView:
     """Reject a pending enrollment: the next poll (or re-sent request) gets a FAILURE."""
-    row = _pending(session, enrollment_id)
-    now = authority.now()
-    row.status, row.decided_by, row.decided_at, row.updated_at = "rejected", actor, now, now
-    row.reason = (reason or "rejected by an administrator")[:256]
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="scep.enrollment.rejected",
-        target=f"scep-enrollment:{row.id}",
-        details={"person": row.person.username if row.person else None, "reason": row.reason},
-        at=now,
-    )
-    return enrollment_view(row)
+    with authority.db.write() as session:
+        row = _pending(session, enrollment_id)
+        now = authority.now()
+        row.status, row.decided_by, row.decided_at, row.updated_at = "rejected", actor, now, now
+        row.reason = (reason or "rejected by an administrator")[:256]
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="scep.enrollment.rejected",
+            target=f"scep-enrollment:{row.id}",
+            details={"person": row.person.username if row.person else None, "reason": row.reason},
+            at=now,
+        )
+        return enrollment_view(row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,18 @@ def smime_certificate_der(session: Session, serial: int) -> bytes:
     if row is None or row.profile not in SMIME_PROFILES:
         raise NotFound(f"no S/MIME certificate with serial {serial:x}")
     return row.der
+
+
+# For adapters (the public directory page): each call is a read transaction of its own.
+
+
+def directory_entries(authority: Authority, email: str) -> list[DirectoryEntry]:
+    """The valid S/MIME certificates of an address (see `lookup_certificates`)."""
+    with authority.db.read() as session:
+        return lookup_certificates(authority, session, email)
+
+
+def directory_certificate_der(authority: Authority, serial: int) -> bytes:
+    """Any S/MIME certificate campusca issued, by serial (see `smime_certificate_der`)."""
+    with authority.db.read() as session:
+        return smime_certificate_der(session, serial)

@@ -6,16 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
+from campusca.services import ca
 from campusca.services.authority import Authority
-from campusca.services.ca import certificates, revocation
-from campusca.services.ca.issuance import parse_serial
-from campusca.services.ca.revocation import parse_reason
-from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role
+from campusca.services.people import TokenIdentity
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
 
 
 class IssueRequest(BaseModel):
@@ -51,15 +49,10 @@ class RevokeRequest(BaseModel):
     reason: str = Field(default="unspecified", description="RFC 5280 reason, e.g. keyCompromise")
 
 
-def _out(view: certificates.CertificateView, *, with_pem: bool = False) -> CertificateOut:
+def _out(view: ca.CertificateView, *, with_pem: bool = False) -> CertificateOut:
     data = view.to_json()
     if with_pem:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-
-        data["pem"] = (
-            x509.load_der_x509_certificate(view.der).public_bytes(serialization.Encoding.PEM).decode()
-        )
+        data["pem"] = view.pem.decode()
     return CertificateOut.model_validate(data)
 
 
@@ -67,24 +60,23 @@ def _out(view: certificates.CertificateView, *, with_pem: bool = False) -> Certi
 def issue(
     body: IssueRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
-    authority: Annotated[Authority, Depends(get_authority)],
+    authority: AuthorityDep,
 ) -> CertificateOut:
-    """Issue a certificate from a CSR; the profile decides its content. Answered only once committed."""
-    issued = certificates.issue_from_csr(
+    """Issue a certificate from a CSR; the profile decides its content."""
+    issued = ca.issue_from_csr(
         authority,
         profile_name=body.profile,
         csr_bytes=body.csr.encode(),
         username=body.username,
         actor=identity.actor,
     )
-    return _out(certificates.view_of_issued(issued, person=body.username), with_pem=True)
+    return _out(issued, with_pem=True)
 
 
 @router.get("", response_model=CertificatePage)
 def list_(
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(read_session)],
+    authority: AuthorityDep,
     username: str | None = None,
     status: str | None = Query(default=None, description="valid, revoked or expired"),
     profile: str | None = None,
@@ -92,8 +84,8 @@ def list_(
     offset: int = Query(default=0, ge=0),
 ) -> CertificatePage:
     """A page of certificates, newest first."""
-    views, total = certificates.list_certificates(
-        authority, session, username=username, status=status, profile=profile, limit=limit, offset=offset
+    views, total = ca.list_certificates(
+        authority, username=username, status=status, profile=profile, limit=limit, offset=offset
     )
     return CertificatePage(items=[_out(v) for v in views], total=total, limit=limit, offset=offset)
 
@@ -102,11 +94,10 @@ def list_(
 def get(
     serial: str,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(read_session)],
+    authority: AuthorityDep,
 ) -> CertificateOut:
     """One certificate by serial (hex), with its PEM."""
-    return _out(certificates.get_certificate(authority, session, parse_serial(serial)), with_pem=True)
+    return _out(ca.get_certificate(authority, ca.parse_serial(serial)), with_pem=True)
 
 
 @router.post("/{serial}/revoke", response_model=CertificateOut)
@@ -114,10 +105,9 @@ def revoke(
     serial: str,
     body: RevokeRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
-    authority: Annotated[Authority, Depends(get_authority)],
+    authority: AuthorityDep,
 ) -> CertificateOut:
     """Revoke a certificate; the CRL is re-signed and OCSP answers revoked at once."""
-    parsed = parse_serial(serial)
-    revocation.revoke(authority, serial=parsed, reason=parse_reason(body.reason), actor=identity.actor)
-    with authority.db.read() as session:
-        return _out(certificates.get_certificate(authority, session, parsed))
+    parsed = ca.parse_serial(serial)
+    ca.revoke_by_serial(authority, serial=parsed, reason=ca.parse_reason(body.reason), actor=identity.actor)
+    return _out(ca.get_certificate(authority, parsed))

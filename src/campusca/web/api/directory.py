@@ -6,14 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from campusca.db.models import Department, Organisation
+from campusca.services import people
 from campusca.services.authority import Authority
-from campusca.services.people import registry
-from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role, write_session
+from campusca.services.people import TokenIdentity
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(tags=["directory"])
 Admin = Annotated[TokenIdentity, Depends(require_role())]
@@ -68,103 +65,70 @@ class PeoplePage(BaseModel):
     offset: int
 
 
+def _person_out(view: people.PersonView) -> PersonOut:
+    return PersonOut.model_validate(view.to_json())
+
+
 @router.get("/organisations")
-def list_organisations(
-    _: Reader, session: Annotated[Session, Depends(read_session)]
-) -> list[dict[str, object]]:
-    return [
-        registry.org_json(o)
-        for o in session.execute(select(Organisation).order_by(Organisation.name)).scalars()
-    ]
+def list_organisations(_: Reader, authority: AuthorityDep) -> list[dict[str, object]]:
+    return [org.to_json() for org in people.list_organisations(authority)]
 
 
 @router.post("/organisations", status_code=201)
-def add_organisation(
-    body: OrganisationIn,
-    identity: Admin,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> dict[str, object]:
-    return registry.org_json(
-        registry.add_organisation(
-            authority, session, name=body.name, domain=body.domain, actor=identity.actor
-        )
-    )
+def add_organisation(body: OrganisationIn, identity: Admin, authority: AuthorityDep) -> dict[str, object]:
+    return people.register_organisation(
+        authority, name=body.name, domain=body.domain, actor=identity.actor
+    ).to_json()
 
 
 @router.get("/departments")
-def list_departments(
-    _: Reader, session: Annotated[Session, Depends(read_session)]
-) -> list[dict[str, object]]:
-    return [
-        registry.dept_json(d) for d in session.execute(select(Department).order_by(Department.name)).scalars()
-    ]
+def list_departments(_: Reader, authority: AuthorityDep) -> list[dict[str, object]]:
+    return [dept.to_json() for dept in people.list_departments(authority)]
 
 
 @router.post("/departments", status_code=201)
-def add_department(
-    body: DepartmentIn,
-    identity: Admin,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> dict[str, object]:
-    return registry.dept_json(
-        registry.add_department(
-            authority, session, name=body.name, org_name=body.organisation, actor=identity.actor
-        )
-    )
+def add_department(body: DepartmentIn, identity: Admin, authority: AuthorityDep) -> dict[str, object]:
+    return people.register_department(
+        authority, name=body.name, organisation=body.organisation, actor=identity.actor
+    ).to_json()
 
 
 @router.get("/people", response_model=PeoplePage)
 def list_people(
     _: Reader,
-    session: Annotated[Session, Depends(read_session)],
+    authority: AuthorityDep,
     department: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
 ) -> PeoplePage:
-    people = registry.list_people(session, dept=department, limit=limit, offset=offset)
-    items = [PersonOut.model_validate(registry.person_view(p).to_json()) for p in people]
-    return PeoplePage(items=items, total=registry.count_people(session), limit=limit, offset=offset)
+    views, total = people.list_people(authority, department=department, limit=limit, offset=offset)
+    return PeoplePage(items=[_person_out(v) for v in views], total=total, limit=limit, offset=offset)
 
 
 @router.post("/people", status_code=201, response_model=PersonOut)
-def add_person(
-    body: PersonIn,
-    identity: Admin,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> PersonOut:
-    person = registry.add_person(
+def add_person(body: PersonIn, identity: Admin, authority: AuthorityDep) -> PersonOut:
+    person = people.register_person(
         authority,
-        session,
         username=body.username,
         email=body.email,
-        dept_name=body.department,
+        department=body.department,
         name=body.name,
         phone=body.phone,
         roles=tuple(body.roles),
         actor=identity.actor,
     )
-    return PersonOut.model_validate(registry.person_view(person).to_json())
+    return _person_out(person)
 
 
 @router.get("/people/{username}", response_model=PersonOut)
-def get_person(username: str, _: Reader, session: Annotated[Session, Depends(read_session)]) -> PersonOut:
-    return PersonOut.model_validate(registry.person_view(registry.get_person(session, username)).to_json())
+def get_person(username: str, _: Reader, authority: AuthorityDep) -> PersonOut:
+    return _person_out(people.view_person(authority, username))
 
 
 @router.patch("/people/{username}", response_model=PersonOut)
-def update_person(
-    username: str,
-    body: PersonPatch,
-    identity: Admin,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> PersonOut:
-    person = registry.update_person(
+def update_person(username: str, body: PersonPatch, identity: Admin, authority: AuthorityDep) -> PersonOut:
+    person = people.change_person(
         authority,
-        session,
         username,
         actor=identity.actor,
         email=body.email,
@@ -173,16 +137,10 @@ def update_person(
         roles=tuple(body.roles) if body.roles is not None else None,
         active=body.active,
     )
-    return PersonOut.model_validate(registry.person_view(person).to_json())
+    return _person_out(person)
 
 
 @router.delete("/people/{username}", response_model=PersonOut)
-def deactivate_person(
-    username: str,
-    identity: Admin,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> PersonOut:
+def deactivate_person(username: str, identity: Admin, authority: AuthorityDep) -> PersonOut:
     """People are deactivated, never deleted: their certificates and audit records keep pointing at them."""
-    person = registry.update_person(authority, session, username, actor=identity.actor, active=False)
-    return PersonOut.model_validate(registry.person_view(person).to_json())
+    return _person_out(people.change_person(authority, username, actor=identity.actor, active=False))

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from campusca.services import scep
 from campusca.services.authority import Authority
-from campusca.services.people.registry import get_person
-from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role, write_session
+from campusca.services.people import TokenIdentity
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/scep", tags=["scep"])
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
 
 
 class ChallengeRequest(BaseModel):
@@ -45,60 +43,48 @@ class RejectRequest(BaseModel):
 def create_challenge(
     body: ChallengeRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
+    authority: AuthorityDep,
 ) -> ChallengeCreated:
     """Create a one-time SCEP challenge for a person (and optionally a device)."""
-    ttl = body.ttl_seconds or authority.settings.scep_challenge_ttl_seconds
-    profile = body.profile or authority.settings.scep_default_profile
-    secret = scep.create_challenge(
+    created = scep.issue_challenge(
         authority,
-        session,
-        person=get_person(session, body.username),
+        username=body.username,
         actor=identity.actor,
-        ttl_seconds=ttl,
+        ttl_seconds=body.ttl_seconds,
         device_ref=body.device_ref,
         expected_subject=body.expected_subject,
-        profile=profile,
+        profile=body.profile,
     )
-    expires = (authority.now() + timedelta(seconds=ttl)).isoformat()
-    url = f"{authority.settings.public_url.rstrip('/')}/scep"
     return ChallengeCreated(
-        challenge=secret,
-        username=body.username,
-        device_ref=body.device_ref,
-        profile=profile,
-        expires_at=expires,
-        url=url,
+        challenge=created.secret,
+        username=created.username,
+        device_ref=created.device_ref,
+        profile=created.profile,
+        expires_at=created.expires_at.isoformat(),
+        url=created.url,
     )
 
 
 @router.get("/challenges")
 def list_challenges(
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(read_session)],
+    authority: AuthorityDep,
     include_used: bool = False,
 ) -> list[dict[str, object]]:
     """Challenges (never their secrets), newest first; by default only usable ones."""
-    return [
-        v.to_json() for v in scep.challenge_views(session, include_used=include_used, now=authority.now())
-    ]
+    return [v.to_json() for v in scep.list_challenges(authority, include_used=include_used)]
 
 
 @router.get("/enrollments")
 def list_enrollments(
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer", "auditor"))],
-    session: Annotated[Session, Depends(read_session)],
+    authority: AuthorityDep,
     status: str | None = Query(default=None, description="pending, issued or rejected"),
     device_ref: str | None = None,
     limit: int = Query(default=100, ge=1, le=10_000),
 ) -> list[dict[str, object]]:
     """SCEP enrollments, newest first."""
-    if device_ref is not None:
-        views = scep.enrollments_for_device(session, device_ref)[:limit]
-    else:
-        views = scep.list_enrollments(session, status=status, limit=limit)
+    views = scep.list_enrollments(authority, status=status, device_ref=device_ref, limit=limit)
     return [v.to_json() for v in views]
 
 
@@ -106,11 +92,10 @@ def list_enrollments(
 def approve(
     enrollment_id: int,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
+    authority: AuthorityDep,
 ) -> dict[str, object]:
     """Approve a pending request: the certificate is issued and handed out at the next poll."""
-    return scep.approve_pending(authority, session, enrollment_id, actor=identity.actor).to_json()
+    return scep.approve_pending(authority, enrollment_id, actor=identity.actor).to_json()
 
 
 @router.post("/enrollments/{enrollment_id}/reject")
@@ -118,10 +103,7 @@ def reject(
     enrollment_id: int,
     body: RejectRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
+    authority: AuthorityDep,
 ) -> dict[str, object]:
     """Reject a pending request: the next poll gets a FAILURE."""
-    return scep.reject_pending(
-        authority, session, enrollment_id, actor=identity.actor, reason=body.reason
-    ).to_json()
+    return scep.reject_pending(authority, enrollment_id, actor=identity.actor, reason=body.reason).to_json()
