@@ -123,3 +123,15 @@ def smime_certificate_der(session: Session, serial: int) -> bytes:
     if row is None or row.profile not in SMIME_PROFILES:
         raise NotFound(f"no S/MIME certificate with serial {serial:x}")
     return row.der
+
+
+def directory_entries(authority: Authority, email: str) -> list[DirectoryEntry]:
+    """The directory's answer for an address, in a read transaction of its own (adapters call this)."""
+    with authority.db.read() as session:
+        return lookup_certificates(authority, session, email)
+
+
+def directory_certificate_der(authority: Authority, serial: int) -> bytes:
+    """One S/MIME certificate by serial, in a read transaction of its own (adapters call this)."""
+    with authority.db.read() as session:
+        return smime_certificate_der(session, serial)
