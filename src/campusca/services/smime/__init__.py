@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from campusca.services.smime import (
     callers,
+    escrow_admin,
     escrow_keys,
     escrow_policy,
     issue,
@@ -18,14 +19,13 @@ from campusca.services.smime import (
     recovery_release,
 )
 from campusca.services.smime.callers import PersonLogin, api_token_identity, person_login
-from campusca.services.smime.escrow_policy import (
-    EscrowKeyView,
-    EscrowScopeView,
+from campusca.services.smime.escrow_admin import (
     add_escrow_agent,
     agent_passphrases_needed,
     escrow_overview,
     set_escrow_policy,
 )
+from campusca.services.smime.escrow_policy import EscrowKeyView, EscrowScopeView
 from campusca.services.smime.issue import SmimeBundle, issue_smime_bundle
 from campusca.services.smime.lookup import DirectoryEntry, directory_certificate_der, directory_entries
 from campusca.services.smime.messages import decrypt as decrypt_message
@@ -70,6 +70,7 @@ __all__ = [
     "directory_certificate_der",
     "directory_entries",
     "encrypt_message",
+    "escrow_admin",
     "escrow_keys",
     "escrow_overview",
     "escrow_policy",

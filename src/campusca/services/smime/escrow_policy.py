@@ -167,7 +167,7 @@ def set_policy(
     Quorum mode needs the passphrase of every agent of the domain whenever shares are (re)made: when
     escrow turns on in quorum mode, when the approvals change, and when leaving or entering quorum mode.
     """
-    scope = _apply_policy(
+    scope = apply_policy(
         authority,
         session,
         org_name=org_name,
@@ -181,7 +181,7 @@ def set_policy(
     return scope_view(session, scope)
 
 
-def _apply_policy(
+def apply_policy(
     authority: Authority,
     session: Session,
     *,
@@ -193,6 +193,7 @@ def _apply_policy(
     passphrases: Mapping[str, str] | None,
     actor: str,
 ) -> Organisation | Department:
+    """`set_policy` in the caller's transaction, returning the organisation or department it changed."""
     scope = _scope(session, org_name, dept_name)
     passphrases = dict(passphrases or {})
     if mode is not None and mode not in MODES:
@@ -350,7 +351,7 @@ def add_agent(
     In quorum mode the key is re-split over all agents, so every agent's passphrase (the new agent's too)
     must be given; the other shares change, the domain key does not.
     """
-    scope = _add_agent(
+    scope = appoint_agent(
         authority,
         session,
         username=username,
@@ -362,7 +363,7 @@ def add_agent(
     return scope_view(session, scope)
 
 
-def _add_agent(
+def appoint_agent(
     authority: Authority,
     session: Session,
     *,
@@ -372,6 +373,7 @@ def _add_agent(
     passphrases: Mapping[str, str] | None,
     actor: str,
 ) -> Organisation | Department:
+    """`add_agent` in the caller's transaction, returning the organisation or department of the domain."""
     scope = _scope(session, org_name, dept_name)
     person = get_person(session, username)
     if AGENT_ROLE not in person.roles.split() or not person.active:
@@ -449,95 +451,14 @@ def escrow_scope_view(session: Session, scope: Organisation | Department) -> Esc
 
 def show_policies(session: Session) -> list[dict[str, object]]:
     """Every organisation and department with its effective policy, domain key and agents."""
-    return [v.to_json() for v in _scope_views(session)]
+    return [v.to_json() for v in scope_views(session)]
 
 
-def _scope_views(session: Session) -> list[EscrowScopeView]:
+def scope_views(session: Session) -> list[EscrowScopeView]:
+    """Every organisation, each followed by its departments, by name."""
     views: list[EscrowScopeView] = []
     for org in session.execute(select(Organisation).order_by(Organisation.name)).scalars():
         views.append(escrow_scope_view(session, org))
         for dept in sorted(org.departments, key=lambda d: d.name):
             views.append(escrow_scope_view(session, dept))
     return views
-
-
-# The functions adapters call: each owns its transaction and returns frozen views.
-
-
-def escrow_overview(authority: Authority) -> list[EscrowScopeView]:
-    """Every organisation's and department's escrow policy, domain key and agents."""
-    with authority.db.read() as session:
-        return _scope_views(session)
-
-
-def set_escrow_policy(
-    authority: Authority,
-    *,
-    org_name: str | None = None,
-    dept_name: str | None = None,
-    enabled: bool | None,
-    mode: str | None = None,
-    approvals: int | None = None,
-    passphrases: Mapping[str, str] | None = None,
-    actor: str,
-) -> EscrowScopeView:
-    """`set_policy` in a transaction of its own, committed (key made, records re-wrapped) when it returns."""
-    with authority.db.write() as session:
-        scope = _apply_policy(
-            authority,
-            session,
-            org_name=org_name,
-            dept_name=dept_name,
-            enabled=enabled,
-            mode=mode,
-            approvals=approvals,
-            passphrases=passphrases,
-            actor=actor,
-        )
-        return escrow_scope_view(session, scope)
-
-
-def add_escrow_agent(
-    authority: Authority,
-    *,
-    username: str,
-    org_name: str | None = None,
-    dept_name: str | None = None,
-    passphrases: Mapping[str, str] | None = None,
-    actor: str,
-) -> EscrowScopeView:
-    """`add_agent` in a transaction of its own, committed (shares re-made in quorum mode) when it returns."""
-    with authority.db.write() as session:
-        scope = _add_agent(
-            authority,
-            session,
-            username=username,
-            org_name=org_name,
-            dept_name=dept_name,
-            passphrases=passphrases,
-            actor=actor,
-        )
-        return escrow_scope_view(session, scope)
-
-
-def agent_passphrases_needed(
-    authority: Authority,
-    *,
-    org_name: str | None = None,
-    dept_name: str | None = None,
-    enabled: bool | None = True,
-    mode: str | None = None,
-    approvals: int | None = None,
-    new_agent: str | None = None,
-) -> list[str]:
-    """`passphrases_needed` in a read transaction of its own, so a CLI can prompt before the change."""
-    with authority.db.read() as session:
-        return passphrases_needed(
-            session,
-            org_name=org_name,
-            dept_name=dept_name,
-            enabled=enabled,
-            mode=mode,
-            approvals=approvals,
-            new_agent=new_agent,
-        )
