@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, reading, table, writing
+from campusca.cli._common import CLI_ACTOR, emit_json, state, table
+from campusca.services import ota
 from campusca.services.ca.revocation import parse_reason
-from campusca.services.ota import devices, passcode_policy
-from campusca.services.people.registry import get_organisation
 
 device_app = typer.Typer(help="Enrolled devices: list, show, revoke; passcode policy.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -17,12 +16,11 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 def device_list(
     ctx: typer.Context,
     user: str | None = typer.Option(None, "--user", help="Only this person's devices"),
-    state_: str | None = typer.Option(None, "--state", help=", ".join(devices.STATES)),
+    state_: str | None = typer.Option(None, "--state", help=", ".join(ota.DEVICE_STATES)),
     as_json: bool = JSON,
 ) -> None:
     """Devices, newest first, with owner, state and certificates."""
-    with reading(ctx) as (authority, session):
-        views = devices.list_devices(authority, session, username=user, state=state_)
+    views = ota.list_devices(state(ctx).authority(), username=user, state=state_)
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -39,8 +37,7 @@ def device_list(
 @device_app.command("show")
 def device_show(ctx: typer.Context, udid: str, as_json: bool = JSON) -> None:
     """One device: what it reported, its certificates, enrollment state and history."""
-    with reading(ctx) as (authority, session):
-        view = devices.device_view(authority, session, devices.get_device(session, udid))
+    view = ota.show_device(state(ctx).authority(), udid)
     if as_json:
         emit_json(view.to_json())
         return
@@ -67,8 +64,7 @@ def device_revoke(
 ) -> None:
     """Revoke every valid certificate of the device; unless --retire, its owner is invited to enrol again."""
     parsed = parse_reason(reason)
-    with writing(ctx) as (authority, session):
-        view = devices.revoke_device(authority, session, udid, reason=parsed, actor=CLI_ACTOR, retire=retire)
+    view = ota.revoke_device(state(ctx).authority(), udid, reason=parsed, actor=CLI_ACTOR, retire=retire)
     if as_json:
         emit_json(view.to_json())
         return
@@ -99,14 +95,11 @@ def device_policy(
         "max_pin_age_days": max_age,
         "pin_history": history,
     }
+    authority = state(ctx).authority()
     if any(v is not None for v in changes.values()):
-        with writing(ctx) as (authority, session):
-            policy = passcode_policy.set_policy(
-                authority, session, organisation=org, actor=CLI_ACTOR, **changes
-            )
+        policy = ota.set_passcode_policy(authority, organisation=org, actor=CLI_ACTOR, **changes)
     else:
-        with reading(ctx) as (authority, session):
-            policy = passcode_policy.policy_for(session, get_organisation(session, org).id)
+        policy = ota.passcode_policy_of(authority, org)
     if as_json:
         emit_json(policy.to_json())
         return

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from campusca.cli._common import emit_json, reading, table
+from campusca.cli._common import emit_json, state, table
 from campusca.cli.smime import write_new
-from campusca.services.smime.lookup import lookup_certificates
+from campusca.services import smime
 
 lookup_app = typer.Typer(
     help="The public certificate directory (what /directory/certificates serves).", no_args_is_help=True
@@ -25,9 +25,9 @@ def lookup(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Find the valid S/MIME certificates of an address: which one signs, which one to encrypt to."""
-    with reading(ctx) as (authority, session):
-        entries = lookup_certificates(authority, session, email)
-        base_url = authority.settings.public_url
+    authority = state(ctx).authority()
+    entries = smime.directory_entries(authority, email)
+    base_url = authority.settings.public_url
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for entry in entries:

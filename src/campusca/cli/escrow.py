@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, table, writing
-from campusca.services.smime import escrow_policy
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.services import smime
 
 escrow_app = typer.Typer(
     help="Key escrow: policy per organisation or department, recovery agents, domain keys.",
@@ -32,6 +32,12 @@ def parse_passphrases(values: list[str] | None) -> dict[str, str]:
             fail("--agent-passphrase must look like NAME=PASSPHRASE")
         parsed[name.strip().lower()] = secret
     return parsed
+
+
+def check_scope(org: str | None, dept: str | None) -> None:
+    """The command line's own words for the scope rules the service states without flags."""
+    if (org is None) == (dept is None):
+        fail("give exactly one of --org or --dept")
 
 
 def prompt_missing(needed: list[str], given: dict[str, str]) -> dict[str, str]:
@@ -69,29 +75,30 @@ def policy(
     """
     if inherit == (enabled is not None):
         fail("give --enabled or --disabled, or --inherit for a department")
+    check_scope(org, dept)
+    if inherit and org is not None:
+        fail("only a department can inherit its policy; give --enabled or --disabled")
     given = parse_passphrases(agent_passphrase)
-    with reading(ctx) as (_, session):
-        needed = escrow_policy.passphrases_needed(
-            session, org_name=org, dept_name=dept, enabled=enabled, mode=mode, approvals=approvals
-        )
+    authority = state(ctx).authority()
+    needed = smime.agent_passphrases_needed(
+        authority, org_name=org, dept_name=dept, enabled=enabled, mode=mode, approvals=approvals
+    )
     prompt_missing(needed, given)
-    with writing(ctx) as (authority, session):
-        view = escrow_policy.set_policy(
-            authority,
-            session,
-            org_name=org,
-            dept_name=dept,
-            enabled=None if inherit else enabled,
-            mode=mode,
-            approvals=approvals,
-            passphrases=given,
-            actor=CLI_ACTOR,
-        )
+    view = smime.set_escrow_policy(
+        authority,
+        org_name=org,
+        dept_name=dept,
+        enabled=None if inherit else enabled,
+        mode=mode,
+        approvals=approvals,
+        passphrases=given,
+        actor=CLI_ACTOR,
+    )
     if as_json:
-        emit_json(view)
+        emit_json(view.to_json())
         return
-    state = "on" if view["enabled"] else "off"
-    typer.echo(f"escrow for {view['scope']}: {state}, {view['mode']} mode, {view['approvals']} approval(s)")
+    on_off = "on" if view.enabled else "off"
+    typer.echo(f"escrow for {view.scope}: {on_off}, {view.mode} mode, {view.approvals} approval(s)")
 
 
 @agent_app.command("add")
@@ -107,49 +114,42 @@ def agent_add(
     as_json: bool = JSON,
 ) -> None:
     """Make a person with the recovery-agent role an agent of an escrow domain (quorum: shares are re-made)."""
+    check_scope(org, dept)
     given = parse_passphrases(agent_passphrase)
     name = username.strip().lower()
     if passphrase:
         given[name] = passphrase
-    with reading(ctx) as (_, session):
-        needed = escrow_policy.passphrases_needed(session, org_name=org, dept_name=dept, new_agent=name)
+    authority = state(ctx).authority()
+    needed = smime.agent_passphrases_needed(authority, org_name=org, dept_name=dept, new_agent=name)
     prompt_missing(needed, given)
-    with writing(ctx) as (authority, session):
-        view = escrow_policy.add_agent(
-            authority,
-            session,
-            username=name,
-            org_name=org,
-            dept_name=dept,
-            passphrases=given,
-            actor=CLI_ACTOR,
-        )
+    view = smime.add_escrow_agent(
+        authority, username=name, org_name=org, dept_name=dept, passphrases=given, actor=CLI_ACTOR
+    )
     if as_json:
-        emit_json(view)
+        emit_json(view.to_json())
     else:
-        typer.echo(f"{name} is a recovery agent of {view['scope']} (agents: {', '.join(view['agents'])})")  # type: ignore[arg-type]
+        typer.echo(f"{name} is a recovery agent of {view.scope} (agents: {', '.join(view.agents)})")
 
 
 @escrow_app.command("show")
 def show(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Show every organisation's and department's escrow policy, domain key and agents."""
-    with reading(ctx) as (_, session):
-        views = escrow_policy.show_policies(session)
+    views = smime.escrow_overview(state(ctx).authority())
     if as_json:
-        emit_json(views)
+        emit_json([v.to_json() for v in views])
         return
     rows = []
     for v in views:
-        key = v["key"]
+        key = v.key
         rows.append(
             [
-                v["scope"],
-                ("on" if v["enabled"] else "off") + ("" if v["own_policy"] else " (inherited)"),
-                v["mode"] if v["enabled"] else "",
-                v["approvals"] if v["enabled"] else "",
-                ", ".join(v["agents"]),  # type: ignore[arg-type]
-                f"{key['mode']} {str(key['public_key_sha256'])[:16]}…" if isinstance(key, dict) else "",
-                v["archived_keys"],
+                v.scope,
+                ("on" if v.enabled else "off") + ("" if v.own_policy else " (inherited)"),
+                v.mode if v.enabled else "",
+                v.approvals if v.enabled else "",
+                ", ".join(v.agents),
+                f"{key.mode} {key.public_key_sha256[:16]}…" if key is not None else "",
+                v.archived_keys,
             ]
         )
     table(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, reading, state, table, writing
-from campusca.services.ota import invitations
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.services import ota
 
 invitations_app = typer.Typer(
     help="Enrollment invitations: list, withdraw, retry sending.", no_args_is_help=True
@@ -26,24 +26,14 @@ def invite(
     A message the carrier refuses stays queued and is retried by the scheduler in `campusca serve`
     or by `campusca renew run-once`; the command then exits with status 2.
     """
-    if via not in invitations.CHANNELS:
+    if via not in ota.INVITATION_CHANNELS:
         fail(f"--via must be sms or email; got {via!r}")
-    with writing(ctx) as (authority, session):
-        created = invitations.create_invitation(
-            authority, session, username=username, channel=via, actor=CLI_ACTOR, ttl_seconds=ttl
-        )
-    delivery = invitations.deliver_message(state(ctx).authority(), created.message_id)
+    sent = ota.send_invitation(
+        state(ctx).authority(), username=username, channel=via, actor=CLI_ACTOR, ttl_seconds=ttl
+    )
+    created, delivery = sent.invitation, sent.delivery
     if as_json:
-        emit_json(
-            {
-                "id": created.id,
-                "username": created.username,
-                "channel": created.channel,
-                "expires_at": created.expires_at.isoformat(),
-                "delivery": delivery.to_json(),
-                "link": created.link if show else None,
-            }
-        )
+        emit_json(sent.to_json(show_link=show))
     else:
         typer.echo(
             f"invitation {created.id} for {created.username} by {via}, valid until {created.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -69,8 +59,7 @@ def invitations_list(
     as_json: bool = JSON,
 ) -> None:
     """Invitations, newest first, with the state of their message (pending, sent, failed)."""
-    with reading(ctx) as (authority, session):
-        views = invitations.list_invitations(authority, session, username=user, limit=limit)
+    views = ota.invitation_views(state(ctx).authority(), username=user, limit=limit)
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -97,15 +86,14 @@ def invitations_list(
 @invitations_app.command("cancel")
 def invitations_cancel(ctx: typer.Context, invitation_id: int) -> None:
     """Withdraw an unused invitation: its link stops working at once."""
-    with writing(ctx) as (authority, session):
-        invitations.cancel_invitation(authority, session, invitation_id, actor=CLI_ACTOR)
+    ota.withdraw_invitation(state(ctx).authority(), invitation_id, actor=CLI_ACTOR)
     typer.echo(f"invitation {invitation_id} withdrawn")
 
 
 @invitations_app.command("deliver")
 def invitations_deliver(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Retry every queued message whose next attempt is due (the scheduler does this too)."""
-    deliveries = invitations.deliver_due(state(ctx).authority())
+    deliveries = ota.deliver_due(state(ctx).authority())
     if as_json:
         emit_json([d.to_json() for d in deliveries])
         return

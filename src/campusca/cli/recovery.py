@@ -8,9 +8,9 @@ import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
 from campusca.cli.smime import open_new, read_input, write_new
+from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import parse_serial
-from campusca.services.smime import recovery, recovery_release
 
 recovery_app = typer.Typer(
     help="Key recovery: a request needs approvals from recovery agents, is released once, and revokes and re-keys.",
@@ -24,7 +24,7 @@ def _actor(person: str | None) -> str:
     return f"{CLI_ACTOR}:{person.strip().lower()}" if person else CLI_ACTOR
 
 
-def _print(view: recovery.RecoveryView, as_json: bool) -> None:
+def _print(view: smime.RecoveryView, as_json: bool) -> None:
     if as_json:
         emit_json(view.to_json())
         return
@@ -52,7 +52,9 @@ def request(
     as_json: bool = JSON,
 ) -> None:
     """Ask for the recovery of a person's archived decryption keys (refused where escrow is off)."""
-    view = recovery.request_recovery(
+    if reason == smime.LEGAL_RECOVERY and not (case or "").strip():
+        fail("a legal recovery needs a case reference (--case)")
+    view = smime.request_recovery(
         state(ctx).authority(),
         username=username,
         reason=reason,
@@ -79,9 +81,9 @@ def approve(
 ) -> None:
     """Approve a recovery as a recovery agent (never the requester; quorum mode unlocks the agent's share)."""
     authority = state(ctx).authority()
-    if passphrase is None and recovery.get_request(authority, request_id).mode == "quorum":
+    if passphrase is None and smime.get_recovery_request(authority, request_id).mode == "quorum":
         passphrase = typer.prompt(f"share passphrase of {agent}", hide_input=True)
-    view = recovery.approve(
+    view = smime.approve_recovery(
         authority, request_id=request_id, agent=agent, passphrase=passphrase, actor=_actor(agent)
     )
     _print(view, as_json)
@@ -96,7 +98,7 @@ def reject(
     as_json: bool = JSON,
 ) -> None:
     """Reject a request (a recovery agent) or withdraw it (the requester)."""
-    view = recovery.reject(
+    view = smime.reject_recovery(
         state(ctx).authority(), request_id=request_id, by=as_person, note=note, actor=_actor(as_person)
     )
     _print(view, as_json)
@@ -122,17 +124,17 @@ def release(
 ) -> None:
     """Release an approved recovery once: a lost key's PKCS#12, or a legal case's decrypted messages."""
     authority = state(ctx).authority()
-    current = recovery.get_request(authority, request_id)
-    if current.mode == "quorum" and release_code is None and current.status == recovery.APPROVED:
+    current = smime.get_recovery_request(authority, request_id)
+    if current.mode == "quorum" and release_code is None and current.status == smime.RECOVERY_APPROVED:
         release_code = typer.prompt("release code", hide_input=True)
-    if current.reason == recovery.LEGAL:
+    if current.reason == smime.LEGAL_RECOVERY:
         _release_legal(authority, request_id, out, message or [], release_code, as_person, as_json)
         return
     if password is None:
         fail("a lost-key release needs --password for the one-time PKCS#12")
     handle = open_new(out)  # before the release: a request is released once, its file must be writable
     try:
-        result = recovery_release.release_lost_key(
+        result = smime.release_lost_key(
             authority,
             request_id=request_id,
             password=password or "",
@@ -175,7 +177,7 @@ def _release_legal(
         fail("a legal release needs at least one --message")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         fail(f"{out} must be a new or empty directory")
-    result = recovery_release.release_legal(
+    result = smime.release_legal(
         authority,
         request_id=request_id,
         messages=[read_input(m) for m in messages],
@@ -216,7 +218,7 @@ def close_case(
     as_json: bool = JSON,
 ) -> None:
     """Close a released legal case; a confidential one now gets its revocation, re-key and notice."""
-    result = recovery_release.close_case(
+    result = smime.close_legal_case(
         state(ctx).authority(), request_id=request_id, actor=_actor(as_person), closer=as_person
     )
     if as_json:
@@ -238,12 +240,12 @@ def close_case(
 @recovery_app.command("list")
 def list_(
     ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help=", ".join(recovery.STATUSES)),
+    status: str | None = typer.Option(None, "--status", help=", ".join(smime.RECOVERY_STATUSES)),
     user: str | None = typer.Option(None, "--user", help="Only requests about this person"),
     as_json: bool = JSON,
 ) -> None:
     """List recovery requests, newest first (expired ones are marked first)."""
-    views = recovery.list_requests(state(ctx).authority(), status=status, username=user)
+    views = smime.list_recovery_requests(state(ctx).authority(), status=status, username=user)
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -270,7 +272,7 @@ def show(
     ctx: typer.Context, request_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON
 ) -> None:
     """Show one recovery request: status, approvals so far, certificates covered, expiry."""
-    view = recovery.get_request(state(ctx).authority(), request_id)
+    view = smime.get_recovery_request(state(ctx).authority(), request_id)
     if as_json:
         emit_json(view.to_json())
     else:

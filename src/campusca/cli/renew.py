@@ -7,7 +7,7 @@ import uuid
 import typer
 
 from campusca.cli._common import emit_json, state
-from campusca.services.ota import reenrollment
+from campusca.services import ota
 
 renew_app = typer.Typer(
     help="Re-enrollment of devices whose certificates expire or were revoked.", no_args_is_help=True
@@ -33,13 +33,13 @@ def run_once(
     """
     authority = state(ctx).authority()
     holder = f"cli:{uuid.uuid4().hex[:8]}"
-    if not reenrollment.acquire_lease(authority, holder, ttl_seconds=600):
-        report = reenrollment.RenewalReport(ran=False)
+    if not ota.acquire_renewal_lease(authority, holder, ttl_seconds=600):
+        report = ota.RenewalReport(ran=False)
     else:
         try:
-            report = reenrollment.run_once(authority, window_days=window_days)
+            report = ota.run_renewal_round(authority, window_days=window_days)
         finally:
-            reenrollment.release_lease(authority, holder)
+            ota.release_renewal_lease(authority, holder)
     if as_json:
         emit_json(report.to_json())
         return

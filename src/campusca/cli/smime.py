@@ -10,9 +10,8 @@ from typing import BinaryIO
 import typer
 from cryptography.hazmat.primitives import serialization
 
-from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, writing
-from campusca.services.smime import messages
-from campusca.services.smime.issue import issue_smime
+from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
+from campusca.services import smime
 
 smime_app = typer.Typer(
     help="S/MIME: issue signing + encryption certificates; sign, encrypt, verify, decrypt messages.",
@@ -50,6 +49,24 @@ def open_new(path: Path) -> BinaryIO:
 def write_new(path: Path, data: bytes) -> None:
     with open_new(path) as handle:
         handle.write(data)
+
+
+def create_files(paths: list[Path]) -> list[BinaryIO]:
+    """Create every file before an issuance or release, so a file that cannot be written changes nothing."""
+    handles: list[BinaryIO] = []
+    try:
+        for path in paths:
+            handles.append(open_new(path))
+    except BaseException:
+        discard_files(paths[: len(handles)], handles)
+        raise
+    return handles
+
+
+def discard_files(paths: list[Path], handles: list[BinaryIO]) -> None:
+    for path, handle in zip(paths, handles, strict=True):
+        handle.close()
+        path.unlink(missing_ok=True)
 
 
 def write_output(out: Path | None, data: bytes) -> None:
@@ -95,10 +112,13 @@ def issue(
             fail(f"{target} exists; refusing to overwrite it")
     signing_csr = read_input(csr_signing) if csr_signing else None
     encryption_csr = read_input(csr_encryption) if csr_encryption else None
-    with writing(ctx) as (authority, session):
-        bundle = issue_smime(
+    authority = state(ctx).authority()
+    # The files exist before the issuance: if one cannot be created, nothing is issued; if the
+    # issuance is refused, they are removed again.
+    handles = create_files(targets)
+    try:
+        bundle = smime.issue_smime_bundle(
             authority,
-            session,
             username=username,
             actor=CLI_ACTOR,
             password=password,
@@ -107,18 +127,27 @@ def issue(
             signing_csr=signing_csr,
             encryption_csr=encryption_csr,
         )
-        pem = (
-            bundle.signing.pem
-            + bundle.encryption.pem
-            + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain())
-        )
-        # Written inside the transaction: if a file cannot be written, nothing is issued.
-        write_new(out, bundle.pkcs12 if bundle.pkcs12 is not None else pem)
-        written = [str(out)]
-        for target, data in ((targets[1:2], bundle.pkcs12_signing), (targets[2:3], bundle.pkcs12_encryption)):
-            if target and data is not None:
-                write_new(target[0], data)
-                written.append(str(target[0]))
+    except BaseException:
+        discard_files(targets, handles)
+        raise
+    pem = (
+        bundle.signing.pem
+        + bundle.encryption.pem
+        + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain())
+    )
+    contents = [
+        bundle.pkcs12 if bundle.pkcs12 is not None else pem,
+        bundle.pkcs12_signing,
+        bundle.pkcs12_encryption,
+    ]
+    written = []
+    for target, handle, data in zip(targets, handles, contents, strict=False):
+        with handle:
+            if data is not None:
+                handle.write(data)
+                written.append(str(target))
+        if data is None:  # a split file for a key that came from a CSR: there is nothing to put in it
+            target.unlink(missing_ok=True)
     if as_json:
         emit_json(
             {
@@ -150,7 +179,7 @@ def sign(
 ) -> None:
     """Sign a message (multipart/signed, detached) with the signing key of your PKCS#12 file."""
     data, p12_bytes = read_input(message), read_input(p12)
-    signed = messages.sign(state(ctx).authority(), data, pkcs12=p12_bytes, password=_password(password))
+    signed = smime.sign_message(state(ctx).authority(), data, pkcs12=p12_bytes, password=_password(password))
     write_output(out, signed)
 
 
@@ -165,7 +194,7 @@ def encrypt(
     out: Path | None = OUT,
 ) -> None:
     """Encrypt a message to its recipients' (and the sender's) encryption certificates from the directory."""
-    encrypted, recipients = messages.encrypt(
+    encrypted, recipients = smime.encrypt_message(
         state(ctx).authority(), read_input(message), recipients=to or (), include_sender=not no_sender
     )
     write_output(out, encrypted)
@@ -180,7 +209,7 @@ def verify(
     as_json: bool = JSON,
 ) -> None:
     """Verify signature, chain to our root, validity, emailProtection, From: match and revocation (our CRLs)."""
-    verified = messages.verify(state(ctx).authority(), read_input(message))
+    verified = smime.verify_message(state(ctx).authority(), read_input(message))
     if out is not None:
         write_new(out, verified.content)
     result = {
@@ -206,4 +235,4 @@ def decrypt(
 ) -> None:
     """Decrypt a message with any key of your PKCS#12 file (a recovery file holds your whole key history)."""
     data, p12_bytes = read_input(message), read_input(p12)
-    write_output(out, messages.decrypt(data, pkcs12=p12_bytes, password=_password(password)))
+    write_output(out, smime.decrypt_message(data, pkcs12=p12_bytes, password=_password(password)))

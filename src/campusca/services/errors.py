@@ -7,6 +7,7 @@ ServiceError
  ├── NotAuthorized      the caller may not do this
  ├── PolicyViolation    policy forbids it (profile, escrow, approvals)
  ├── ChallengeRejected  a one-time challenge or invitation is wrong, used or expired
+ │    └── ChallengeSpent  it was valid once and is no more: used, withdrawn or expired
  └── EscrowDisabled     no copy of the key exists because escrow is off
 """
 
@@ -43,6 +44,12 @@ class PolicyViolation(ServiceError):
 
 class ChallengeRejected(ServiceError):
     code = "challenge_rejected"
+
+
+class ChallengeSpent(ChallengeRejected):
+    """A one-time link or challenge that existed but is used, withdrawn or expired: asking again helps."""
+
+    code = "challenge_spent"
 
 
 class EscrowDisabled(ServiceError):

@@ -16,18 +16,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
-from campusca.errors import CampusCAError
+from campusca.services import ota
 from campusca.services.authority import Authority
 from campusca.services.ca.revocation import refresh_crls
-from campusca.services.ota import reenrollment
 
 log = logging.getLogger("campusca.scheduler")
 
 
 class RenewalScheduler:
-    """A daemon thread running `reenrollment.run_once` every interval while it holds the lease."""
+    """A daemon thread running `ota.run_renewal_round` every interval while it holds the lease."""
 
     def __init__(self, authority: Authority, *, interval_seconds: float) -> None:
         self._authority = authority
@@ -43,18 +41,18 @@ class RenewalScheduler:
         self._stop.set()
         self._thread.join(timeout=10)
         try:
-            reenrollment.release_lease(self._authority, self._holder)
-        except (SQLAlchemyError, CampusCAError):
+            ota.release_renewal_lease(self._authority, self._holder)
+        except Exception:  # noqa: BLE001 - at shutdown the database may be gone; the lease expires by itself
             log.warning("could not release the renewal lease; it expires by itself")
 
     def tick(self) -> bool:
         """One scheduling round; returns whether this process held the lease and ran the job."""
         ttl = int(self._interval * 2) + 30
-        if not reenrollment.acquire_lease(self._authority, self._holder, ttl):
+        if not ota.acquire_renewal_lease(self._authority, self._holder, ttl):
             return False
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
-        report = reenrollment.run_once(self._authority)
+        report = ota.run_renewal_round(self._authority)
         if report.invitations or report.retried:
             log.info(
                 "renewal: %d invitation(s), %d message(s) retried",
@@ -68,10 +66,9 @@ class RenewalScheduler:
         while not self._stop.wait(delay):
             try:
                 self.tick()
-            except (SQLAlchemyError, CampusCAError) as error:
+            except Exception as error:  # noqa: BLE001 - the thread must survive anything (a busy database too)
+                # The type only: a message may quote data. The next round tries again.
                 log.error("renewal round failed: %s", type(error).__name__)
-            except Exception as error:  # noqa: BLE001 - the thread must survive anything
-                log.error("renewal round crashed: %s", type(error).__name__)
             delay = self._interval
 
 

@@ -20,9 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from campusca.apple import CONTENT_TYPE
 from campusca.errors import CampusCAError
 from campusca.services import errors as service_errors
+from campusca.services import ota
 from campusca.services.authority import Authority
-from campusca.services.ota import flow
-from campusca.services.ota.invitations import find_usable_invitation
 from campusca.services.people.login import LoginThrottled, LoginUnavailable
 from campusca.web.deps import get_authority
 
@@ -39,16 +38,23 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-# Most specific first: LoginThrottled is a NotAuthorized.
+# The one table from domain errors to the status of an enrollment page (or of the device's /enroll/ota
+# answer); most specific first, since LoginThrottled is a NotAuthorized and ChallengeSpent a
+# ChallengeRejected. It agrees with the REST table (web/errors.py) except for one deliberate case:
+# ChallengeSpent, a link (or challenge) that was valid and is now used, withdrawn or expired, answers
+# 410 Gone, which says what the person needs to know: this link will never work again, ask for a new
+# one. A link or challenge that is simply wrong stays 403, as in REST: nothing is "gone" that never was.
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (LoginThrottled, 429),
     (LoginUnavailable, 503),
-    (service_errors.ChallengeRejected, 410),
+    (service_errors.ChallengeSpent, 410),
+    (service_errors.ChallengeRejected, 403),
     (service_errors.NotAuthorized, 403),
     (service_errors.InvalidInput, 400),
     (service_errors.NotFound, 404),
     (service_errors.Conflict, 409),
     (service_errors.PolicyViolation, 422),
+    (service_errors.EscrowDisabled, 409),
 )
 AuthorityDep = Annotated[Authority, Depends(get_authority)]
 
@@ -82,17 +88,14 @@ def _login_form(
 def enroll_page(request: Request, token: str, authority: AuthorityDep) -> Response:
     """The link from the invitation: the login form, or the enrollment status once logged in."""
     try:
-        with authority.db.read() as session:
-            flow.session_for_token(authority, session, request.cookies.get(SESSION_COOKIE), token)
-            state = flow.page(authority, session, request.cookies.get(SESSION_COOKIE) or "")
+        state = ota.enrollment_page(authority, request.cookies.get(SESSION_COOKIE), token)
         return _render(request, "enroll_status.html", token=token, page=state)
     except service_errors.NotAuthorized:
         pass
     try:
-        with authority.db.read() as session:
-            find_usable_invitation(session, token, authority.now())
+        ota.check_enrollment_link(authority, token)
     except service_errors.ChallengeRejected as error:
-        return _render(request, "enroll_error.html", 410, message=str(error))
+        return _render(request, "enroll_error.html", _status(error), message=str(error))
     return _login_form(request, authority, token)
 
 
@@ -111,9 +114,11 @@ def enroll_login(
         return _login_form(request, authority, token, 403, "The form had expired; please try again.")
     address = request.client.host if request.client else "unknown"
     try:
-        login = flow.log_in(authority, token=token, username=username, password=password, address=address)
+        login = ota.log_in_on_link(
+            authority, token=token, username=username, password=password, address=address
+        )
     except service_errors.ChallengeRejected as error:
-        return _render(request, "enroll_error.html", 410, message=str(error))
+        return _render(request, "enroll_error.html", _status(error), message=str(error))
     except CampusCAError as error:
         return _login_form(request, authority, token, _status(error), str(error))
     response = RedirectResponse(f"/enroll/{token}", status_code=303)
@@ -133,11 +138,8 @@ def enroll_login(
 @router.get("/{token}/profile")
 def enroll_profile(request: Request, token: str, authority: AuthorityDep) -> Response:
     """Phase 1: the signed Profile Service profile (Safari hands it to Settings)."""
-    cookie = request.cookies.get(SESSION_COOKIE)
     try:
-        with authority.db.read() as session:
-            flow.session_for_token(authority, session, cookie, token)
-        body = flow.download_profile_service(authority, cookie or "")
+        body = ota.profile_service_for_link(authority, request.cookies.get(SESSION_COOKIE), token)
     except CampusCAError as error:
         return _render(request, "enroll_error.html", _status(error), message=str(error))
     return Response(
@@ -155,11 +157,8 @@ def enroll_decline(
     request: Request, token: str, authority: AuthorityDep, csrf: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
     """Alice says no: the enrollment (and its device) become `declined`, visible to administrators."""
-    cookie = request.cookies.get(SESSION_COOKIE)
     try:
-        with authority.db.read() as session:
-            flow.session_for_token(authority, session, cookie, token)
-        flow.decline(authority, cookie or "", csrf)
+        ota.decline_on_link(authority, request.cookies.get(SESSION_COOKIE), token, csrf)
     except CampusCAError as error:
         return _render(request, "enroll_error.html", _status(error), message=str(error))
     return RedirectResponse(f"/enroll/{token}", status_code=303)
@@ -170,7 +169,7 @@ async def profile_service(request: Request, authority: AuthorityDep) -> Response
     """Phases 2 and 3: the device's CMS-signed attributes in, a signed profile out."""
     body = await request.body()
     try:
-        answer = await run_in_threadpool(flow.handle_device_request, authority, body)
+        answer = await run_in_threadpool(ota.handle_device_request, authority, body)
     except CampusCAError as error:
         return PlainTextResponse(str(error), status_code=_status(error))
     return Response(answer, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

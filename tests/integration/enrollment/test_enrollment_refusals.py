@@ -139,7 +139,8 @@ def test_a_phase_2_challenge_works_once(strict_site: EnrollmentSite) -> None:
     replay = phone.post_attributes(
         profile_service["PayloadContent"]["URL"], phone.phase2_body(profile_service)
     )
-    assert replay.status_code == 410 and "challenge" in replay.text
+    # A wrong (or spent: it is not kept) phase-2 challenge is refused as in REST; 410 is for dead links.
+    assert replay.status_code == 403 and "challenge" in replay.text
     assert _counts(strict_site) == before
 
 
@@ -174,7 +175,7 @@ def test_phase_3_signed_by_a_foreign_certificate_is_refused(strict_site: Enrollm
         key=stranger.device_key,
         certificate=stranger.device_certificate,
     )
-    assert phone.post_attributes(profile_service["PayloadContent"]["URL"], body).status_code == 410
+    assert phone.post_attributes(profile_service["PayloadContent"]["URL"], body).status_code == 403
     assert _counts(strict_site) == before
 
 
@@ -242,6 +243,6 @@ def test_garbage_and_unknown_links_get_clear_answers_not_errors(strict_site: Enr
     garbage = phone.post_attributes(f"{strict_site.url}/enroll/ota", b"not a cms message")
     assert garbage.status_code == 400 and "CMS SignedData" in garbage.text
     unknown = phone.open_link(f"{strict_site.url}/enroll/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    assert unknown.status_code == 410 and "not valid" in unknown.text
+    assert unknown.status_code == 403 and "not valid" in unknown.text  # never valid, so not "gone"
     no_session = phone.browser.get(f"{strict_site.url}/enroll/AAAA/profile")
     assert no_session.status_code == 403 and "log in" in no_session.text

@@ -110,7 +110,7 @@ def test_adding_an_agent_in_quorum_mode_resplits_with_everyones_passphrase(autho
     assert view["agents"] == ["rita", "quentin", "victor", "wanda"]
     with authority.db.read() as session:
         actions = [r.action for r in session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars()]
-    assert actions[-2:] == ["escrow_policy.agent_added", "escrow_policy.quorum_split"]
+    assert actions[-2:] == ["escrow.agent_added", "escrow.quorum_split"]
 
 
 def test_agent_needs_the_recovery_agent_role_and_is_added_once(authority: Authority) -> None:

@@ -101,7 +101,7 @@ def test_mary_reads_archived_mail_after_losing_her_key(escrowed: Authority) -> N
         "certificate.revoked",
         "crl.published",
         "certificate.issued",
-        "escrow_policy.key_archived",
+        "escrow.key_archived",
         "recovery.released",
         "recovery.notified",
     ]

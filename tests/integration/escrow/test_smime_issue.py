@@ -89,9 +89,7 @@ def test_without_escrow_campusca_keeps_no_copy_and_says_so(authority: Authority)
     assert not custody.escrowed and not custody.has_record and custody.key_source == "generated"
     with authority.db.read() as session:
         target, details = session.execute(
-            select(AuditRecord.target, AuditRecord.details).where(
-                AuditRecord.action == "escrow_policy.no_copy_held"
-            )
+            select(AuditRecord.target, AuditRecord.details).where(AuditRecord.action == "escrow.no_copy_held")
         ).one()
     assert bundle.encryption.serial_hex in target and "escrow is off" in details
 

@@ -242,32 +242,40 @@ def device_view(authority: Authority, session: Session, device: Device) -> Devic
 
 
 def list_devices(
-    authority: Authority,
-    session: Session,
-    *,
-    username: str | None = None,
-    state: str | None = None,
-    limit: int = 1000,
+    authority: Authority, *, username: str | None = None, state: str | None = None, limit: int = 1000
 ) -> list[DeviceView]:
+    """Devices, newest first, with owner, state and certificates (a read transaction of its own)."""
     if state is not None and state not in STATES:
         raise InvalidInput(f"state must be one of {', '.join(STATES)}; got {state!r}")
-    query = select(Device).order_by(Device.id.desc()).limit(limit)
-    if username:
-        query = query.where(Device.person_id == get_person(session, username).id)
-    views = [device_view(authority, session, d) for d in session.execute(query).scalars()]
+    with authority.db.read() as session:
+        query = select(Device).order_by(Device.id.desc()).limit(limit)
+        if username:
+            query = query.where(Device.person_id == get_person(session, username).id)
+        views = [device_view(authority, session, d) for d in session.execute(query).scalars()]
     return [v for v in views if state is None or v.state == state]
 
 
+def show_device(authority: Authority, ref: str) -> DeviceView:
+    """One device by UDID (or numeric id): what it reported, its certificates, state and history."""
+    with authority.db.read() as session:
+        return device_view(authority, session, get_device(session, ref))
+
+
 def revoke_device(
-    authority: Authority,
-    session: Session,
-    ref: str,
-    *,
-    reason: RevocationReason,
-    actor: str,
-    retire: bool = False,
+    authority: Authority, ref: str, *, reason: RevocationReason, actor: str, retire: bool = False
 ) -> DeviceView:
-    """Revoke every valid certificate of the device; `retire` also stops re-enrollment invitations."""
+    """Revoke every valid certificate of the device; `retire` also stops re-enrollment invitations.
+
+    One transaction: the revocations, the device's new state and the audit record commit together
+    before this returns.
+    """
+    with authority.db.write() as session:
+        return _revoke_device(authority, session, ref, reason=reason, actor=actor, retire=retire)
+
+
+def _revoke_device(
+    authority: Authority, session: Session, ref: str, *, reason: RevocationReason, actor: str, retire: bool
+) -> DeviceView:
     device = get_device(session, ref)
     if device.state == "retired":
         raise Conflict(f"device {device.udid} is retired already")

@@ -288,3 +288,33 @@ def _challenge_problem(enrollment: Enrollment | None, now: datetime) -> str | No
     if enrollment.challenge_expires_at is None or enrollment.challenge_expires_at <= now:
         return "enrollment challenge has expired; download the profile again"
     return None
+
+
+# Wrappers for the enrollment pages: each owns its transaction(s), the page never sees a session.
+
+
+def enrollment_page(authority: Authority, session_token: str | None, token: str) -> EnrollmentPage:
+    """What the page of link `token` shows the person logged in on it; NotAuthorized when nobody is."""
+    with authority.db.read() as session:
+        session_for_token(authority, session, session_token, token)
+        return page(authority, session, session_token or "")
+
+
+def check_enrollment_link(authority: Authority, token: str) -> None:
+    """Raise ChallengeRejected (ChallengeSpent when used, withdrawn or expired) unless the link is usable."""
+    with authority.db.read() as session:
+        find_usable_invitation(session, token, authority.now())
+
+
+def profile_service_for_link(authority: Authority, session_token: str | None, token: str) -> bytes:
+    """Phase 1 for the person logged in on link `token`: the signed Profile Service profile."""
+    with authority.db.read() as session:
+        session_for_token(authority, session, session_token, token)
+    return download_profile_service(authority, session_token or "")
+
+
+def decline_on_link(authority: Authority, session_token: str | None, token: str, csrf_token: str) -> None:
+    """The person logged in on link `token` refuses the enrollment."""
+    with authority.db.read() as session:
+        session_for_token(authority, session, session_token, token)
+    decline(authority, session_token or "", csrf_token)

@@ -17,7 +17,7 @@ from campusca.db.ota import Device, Invitation, OutboxMessage
 from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, SmsSender
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.errors import ChallengeRejected, InvalidInput, NotFound
+from campusca.services.errors import ChallengeRejected, ChallengeSpent, InvalidInput, NotFound
 from campusca.services.notifications import make_email_sender, make_sms_sender
 from campusca.services.people.registry import get_person
 
@@ -106,7 +106,7 @@ def create_invitation(
         raise InvalidInput(f"person {person.username!r} is deactivated")
     recipient = person.phone if channel == "sms" else person.email
     if not recipient:
-        raise InvalidInput(f"person {person.username!r} has no phone number; use --via email or add one")
+        raise InvalidInput(f"person {person.username!r} has no phone number; send by email or add one")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = authority.now()
     invitation = Invitation(
@@ -171,11 +171,11 @@ def find_usable_invitation(session: Session, token: str, now: datetime) -> Invit
     if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
         raise ChallengeRejected("this enrollment link is not valid")
     if row.used_at is not None:
-        raise ChallengeRejected("this enrollment link has already been used; ask for a new one")
+        raise ChallengeSpent("this enrollment link has already been used; ask for a new one")
     if row.cancelled_at is not None:
-        raise ChallengeRejected("this enrollment link has been withdrawn; ask for a new one")
+        raise ChallengeSpent("this enrollment link has been withdrawn; ask for a new one")
     if row.expires_at <= now:
-        raise ChallengeRejected("this enrollment link has expired; ask for a new one")
+        raise ChallengeSpent("this enrollment link has expired; ask for a new one")
     return row
 
 
@@ -188,7 +188,7 @@ def mark_used(session: Session, invitation: Invitation, now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        raise ChallengeRejected("this enrollment link has already been used; ask for a new one")
+        raise ChallengeSpent("this enrollment link has already been used; ask for a new one")
     invitation.used_at = now
 
 
@@ -373,3 +373,53 @@ def list_invitations(
         )
         for r in rows
     ]
+
+
+# The functions adapters call: each owns its transaction(s) and returns frozen views.
+
+
+@dataclass(frozen=True, slots=True)
+class SentInvitation:
+    """A new invitation (committed) and the first attempt to deliver its message."""
+
+    invitation: CreatedInvitation
+    delivery: Delivery
+
+    def to_json(self, *, show_link: bool) -> dict[str, object]:
+        """The answer to whoever created it; the secret link only when asked for (shown this once)."""
+        return {
+            "id": self.invitation.id,
+            "username": self.invitation.username,
+            "channel": self.invitation.channel,
+            "expires_at": self.invitation.expires_at.isoformat(),
+            "delivery": self.delivery.to_json(),
+            "link": self.invitation.link if show_link else None,
+        }
+
+
+def send_invitation(
+    authority: Authority, *, username: str, channel: str, actor: str, ttl_seconds: int | None = None
+) -> SentInvitation:
+    """Create an invitation and queue its message (committed first), then try to deliver it once.
+
+    A failed delivery leaves the message queued for the scheduler; the invitation stands either way.
+    """
+    with authority.db.write() as session:
+        created = create_invitation(
+            authority, session, username=username, channel=channel, actor=actor, ttl_seconds=ttl_seconds
+        )
+    return SentInvitation(created, deliver_message(authority, created.message_id))
+
+
+def invitation_views(
+    authority: Authority, *, username: str | None = None, limit: int = 100
+) -> list[InvitationView]:
+    """Invitations, newest first, with the state of their message (a read transaction of its own)."""
+    with authority.db.read() as session:
+        return list_invitations(authority, session, username=username, limit=limit)
+
+
+def withdraw_invitation(authority: Authority, invitation_id: int, *, actor: str) -> None:
+    """Cancel an unused invitation in a transaction of its own: its link stops working once this returns."""
+    with authority.db.write() as session:
+        cancel_invitation(authority, session, invitation_id, actor=actor)

@@ -53,10 +53,23 @@ def policy_for(session: Session, organisation_id: int) -> PasscodePolicy:
     )
 
 
-def set_policy(
-    authority: Authority, session: Session, *, organisation: str, actor: str, **changes: object
+def passcode_policy_of(authority: Authority, organisation: str) -> PasscodePolicy:
+    """The passcode policy an organisation's enrolled devices get (a read transaction of its own)."""
+    with authority.db.read() as session:
+        return policy_for(session, get_organisation(session, organisation).id)
+
+
+def set_passcode_policy(
+    authority: Authority, *, organisation: str, actor: str, **changes: object
 ) -> PasscodePolicy:
-    """Change some fields of an organisation's passcode policy (the rest keep their values)."""
+    """Change some fields of an organisation's passcode policy (the rest keep their values); committed on return."""
+    with authority.db.write() as session:
+        return _set_policy(authority, session, organisation=organisation, actor=actor, changes=changes)
+
+
+def _set_policy(
+    authority: Authority, session: Session, *, organisation: str, actor: str, changes: dict[str, object]
+) -> PasscodePolicy:
     org = get_organisation(session, organisation)
     current = policy_for(session, org.id).to_json()
     unknown = set(changes) - set(current)

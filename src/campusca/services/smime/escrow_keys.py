@@ -126,7 +126,7 @@ def check_quorum(
     if len(agents) < threshold:
         raise PolicyViolation(
             f"quorum mode with {threshold} approvals needs at least {threshold} recovery agents in "
-            f"{domain.scope}; it has {len(agents)} (add them with 'campusca escrow agent add')"
+            f"{domain.scope}; it has {len(agents)} (add recovery agents first)"
         )
     unknown = sorted(set(passphrases) - set(agents))
     if unknown:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,6 +53,52 @@ class EffectivePolicy:
         return self.department_id is None
 
 
+@dataclass(frozen=True, slots=True)
+class EscrowKeyView:
+    """The active key generation of an escrow domain (its public half's fingerprint, never the key)."""
+
+    mode: str
+    public_key_sha256: str
+    threshold: int | None
+    created_at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "public_key_sha256": self.public_key_sha256,
+            "threshold": self.threshold,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EscrowScopeView:
+    """What `escrow show` prints for one organisation or department."""
+
+    scope: str
+    own_policy: bool
+    enabled: bool
+    mode: str
+    approvals: int
+    inherits_from: str | None
+    agents: tuple[str, ...]
+    key: EscrowKeyView | None
+    archived_keys: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "scope": self.scope,
+            "own_policy": self.own_policy,
+            "enabled": self.enabled,
+            "mode": self.mode,
+            "approvals": self.approvals,
+            "inherits_from": self.inherits_from,
+            "agents": list(self.agents),
+            "key": self.key.to_json() if self.key else None,
+            "archived_keys": self.archived_keys,
+        }
+
+
 def effective_policy(department: Department) -> EffectivePolicy:
     """The department's own policy when it sets one, else its organisation's (escrow off when neither does)."""
     org = department.organisation
@@ -84,7 +131,7 @@ def find_domain(session: Session, policy: EffectivePolicy) -> EscrowDomain | Non
 
 def _scope(session: Session, org_name: str | None, dept_name: str | None) -> Organisation | Department:
     if (org_name is None) == (dept_name is None):
-        raise InvalidInput("give exactly one of --org or --dept")
+        raise InvalidInput("give exactly one of an organisation or a department")
     if org_name is not None:
         return get_organisation(session, org_name)
     return get_department(session, dept_name or "")
@@ -120,6 +167,33 @@ def set_policy(
     Quorum mode needs the passphrase of every agent of the domain whenever shares are (re)made: when
     escrow turns on in quorum mode, when the approvals change, and when leaving or entering quorum mode.
     """
+    scope = apply_policy(
+        authority,
+        session,
+        org_name=org_name,
+        dept_name=dept_name,
+        enabled=enabled,
+        mode=mode,
+        approvals=approvals,
+        passphrases=passphrases,
+        actor=actor,
+    )
+    return scope_view(session, scope)
+
+
+def apply_policy(
+    authority: Authority,
+    session: Session,
+    *,
+    org_name: str | None,
+    dept_name: str | None,
+    enabled: bool | None,
+    mode: str | None,
+    approvals: int | None,
+    passphrases: Mapping[str, str] | None,
+    actor: str,
+) -> Organisation | Department:
+    """`set_policy` in the caller's transaction, returning the organisation or department it changed."""
     scope = _scope(session, org_name, dept_name)
     passphrases = dict(passphrases or {})
     if mode is not None and mode not in MODES:
@@ -128,7 +202,9 @@ def set_policy(
         raise InvalidInput(f"approvals must be between 1 and {MAX_APPROVALS}; got {approvals}")
     if enabled is None:
         if not isinstance(scope, Department):
-            raise InvalidInput("only a department can inherit its policy; give --enabled or --disabled")
+            raise InvalidInput(
+                "only a department can inherit its policy; an organisation's escrow is on or off"
+            )
         scope.escrow_enabled = scope.escrow_mode = scope.escrow_approvals = None
     else:
         scope.escrow_enabled = enabled
@@ -157,7 +233,7 @@ def set_policy(
         },
         at=authority.now(),
     )
-    return scope_view(session, scope)
+    return scope
 
 
 def _target(scope: Organisation | Department, mode: str | None, approvals: int | None) -> tuple[str, int]:
@@ -275,12 +351,34 @@ def add_agent(
     In quorum mode the key is re-split over all agents, so every agent's passphrase (the new agent's too)
     must be given; the other shares change, the domain key does not.
     """
+    scope = appoint_agent(
+        authority,
+        session,
+        username=username,
+        org_name=org_name,
+        dept_name=dept_name,
+        passphrases=passphrases,
+        actor=actor,
+    )
+    return scope_view(session, scope)
+
+
+def appoint_agent(
+    authority: Authority,
+    session: Session,
+    *,
+    username: str,
+    org_name: str | None,
+    dept_name: str | None,
+    passphrases: Mapping[str, str] | None,
+    actor: str,
+) -> Organisation | Department:
+    """`add_agent` in the caller's transaction, returning the organisation or department of the domain."""
     scope = _scope(session, org_name, dept_name)
     person = get_person(session, username)
     if AGENT_ROLE not in person.roles.split() or not person.active:
         raise PolicyViolation(
-            f"{person.username!r} is not an active recovery agent; give them the role with "
-            f"'campusca user set {person.username} --role recovery-agent'"
+            f"{person.username!r} is not an active recovery agent; give them the {AGENT_ROLE} role first"
         )
     domain = _domain_for(session, scope, create=True)
     if domain is None:  # pragma: no cover - create=True always returns a domain
@@ -307,7 +405,7 @@ def add_agent(
     if current is not None and quorum_der is not None:
         split_into_shares(session, domain, current, quorum_der, current.threshold or 1, passphrases)
         _audit_split(authority, session, domain, current.threshold or 1, actor)
-    return scope_view(session, scope)
+    return scope
 
 
 def _scope_name(scope: Organisation | Department) -> str:
@@ -318,42 +416,49 @@ def _scope_name(scope: Organisation | Department) -> str:
 
 def scope_view(session: Session, scope: Organisation | Department) -> dict[str, object]:
     """What `escrow show` prints for one organisation or department."""
+    return escrow_scope_view(session, scope).to_json()
+
+
+def escrow_scope_view(session: Session, scope: Organisation | Department) -> EscrowScopeView:
+    """One organisation's or department's policy, domain key and agents, as a frozen view."""
     domain = _domain_for(session, scope, create=False)
     policy = effective_policy(scope) if isinstance(scope, Department) else None
-    view: dict[str, object] = {
-        "scope": _scope_name(scope),
-        "own_policy": scope.escrow_enabled is not None,
-        "enabled": policy.enabled if policy else bool(scope.escrow_enabled),
-        "mode": policy.mode if policy else (scope.escrow_mode or SIMPLE),
-        "approvals": policy.approvals if policy else (scope.escrow_approvals or 1),
-        "inherits_from": policy.scope if policy and policy.inherited else None,
-        "agents": [],
-        "key": None,
-        "archived_keys": 0,
-    }
+    agents: tuple[str, ...] = ()
+    key_view: EscrowKeyView | None = None
+    archived = 0
     if domain is not None:
         key = active_key(domain)
-        view["agents"] = [a.person.username for a in domain.agents]
-        view["archived_keys"] = int(
+        agents = tuple(a.person.username for a in domain.agents)
+        archived = int(
             session.execute(
                 select(func.count(KeyCustody.id)).where(KeyCustody.domain_id == domain.id)
             ).scalar_one()
         )
         if key is not None:
-            view["key"] = {
-                "mode": key.mode,
-                "public_key_sha256": key.public_key_sha256,
-                "threshold": key.threshold,
-                "created_at": key.created_at.isoformat(),
-            }
-    return view
+            key_view = EscrowKeyView(key.mode, key.public_key_sha256, key.threshold, key.created_at)
+    return EscrowScopeView(
+        scope=_scope_name(scope),
+        own_policy=scope.escrow_enabled is not None,
+        enabled=policy.enabled if policy else bool(scope.escrow_enabled),
+        mode=policy.mode if policy else (scope.escrow_mode or SIMPLE),
+        approvals=policy.approvals if policy else (scope.escrow_approvals or 1),
+        inherits_from=policy.scope if policy and policy.inherited else None,
+        agents=agents,
+        key=key_view,
+        archived_keys=archived,
+    )
 
 
 def show_policies(session: Session) -> list[dict[str, object]]:
     """Every organisation and department with its effective policy, domain key and agents."""
-    views: list[dict[str, object]] = []
+    return [v.to_json() for v in scope_views(session)]
+
+
+def scope_views(session: Session) -> list[EscrowScopeView]:
+    """Every organisation, each followed by its departments, by name."""
+    views: list[EscrowScopeView] = []
     for org in session.execute(select(Organisation).order_by(Organisation.name)).scalars():
-        views.append(scope_view(session, org))
+        views.append(escrow_scope_view(session, org))
         for dept in sorted(org.departments, key=lambda d: d.name):
-            views.append(scope_view(session, dept))
+            views.append(escrow_scope_view(session, dept))
     return views

@@ -170,6 +170,37 @@ def issue_smime(
     )
 
 
+def issue_smime_bundle(
+    authority: Authority,
+    *,
+    username: str,
+    actor: str,
+    password: str | None = None,
+    legacy: bool = False,
+    split: bool = False,
+    signing_csr: bytes | None = None,
+    encryption_csr: bytes | None = None,
+) -> SmimeBundle:
+    """Issue a person's S/MIME pair in one transaction of its own, committed when this returns.
+
+    Both certificates, the escrow archive record (or the no-copy custody record), the superseding
+    revocations and their audit records commit together or not at all: a bundle handed to the person
+    always has its escrowed key behind it.
+    """
+    with authority.db.write() as session:
+        return issue_smime(
+            authority,
+            session,
+            username=username,
+            actor=actor,
+            password=password,
+            legacy=legacy,
+            split=split,
+            signing_csr=signing_csr,
+            encryption_csr=encryption_csr,
+        )
+
+
 def _issue_one(
     authority: Authority,
     session: Session,

@@ -125,16 +125,13 @@ def smime_certificate_der(session: Session, serial: int) -> bytes:
     return row.der
 
 
-# For adapters (the public directory page): each call is a read transaction of its own.
-
-
 def directory_entries(authority: Authority, email: str) -> list[DirectoryEntry]:
-    """The valid S/MIME certificates of an address (see `lookup_certificates`)."""
+    """The directory's answer for an address, in a read transaction of its own (adapters call this)."""
     with authority.db.read() as session:
         return lookup_certificates(authority, session, email)
 
 
 def directory_certificate_der(authority: Authority, serial: int) -> bytes:
-    """Any S/MIME certificate campusca issued, by serial (see `smime_certificate_der`)."""
+    """One S/MIME certificate by serial, in a read transaction of its own (adapters call this)."""
     with authority.db.read() as session:
         return smime_certificate_der(session, serial)

@@ -175,7 +175,7 @@ def request_recovery(
         raise InvalidInput(f"reason must be lost-key or legal; got {reason!r}")
     case_ref = (case_ref or "").strip() or None
     if reason == LEGAL and case_ref is None:
-        raise InvalidInput("a legal recovery needs a case reference (--case)")
+        raise InvalidInput("a legal recovery needs a case reference")
     if confidential and reason != LEGAL:
         raise InvalidInput("only a legal case can be confidential")
     if case_ref is not None and len(case_ref) > 128:

@@ -6,14 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
+from campusca.services import ota
 from campusca.services.authority import Authority
 from campusca.services.ca.revocation import parse_reason
-from campusca.services.ota import devices, passcode_policy
-from campusca.services.people.registry import get_organisation
 from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role, write_session
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(tags=["devices"])
 Officer = Annotated[TokenIdentity, Depends(require_role("ra-officer"))]
@@ -40,45 +38,34 @@ class PasscodePolicyIn(BaseModel):
 def list_(
     identity: Reader,
     authority: AuthorityDep,
-    session: Annotated[Session, Depends(read_session)],
     username: str | None = None,
-    state: str | None = Query(default=None, description=", ".join(devices.STATES)),
+    state: str | None = Query(default=None, description=", ".join(ota.DEVICE_STATES)),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, object]]:
     """Devices, newest first, with owner, state and certificates."""
-    views = devices.list_devices(authority, session, username=username, state=state, limit=limit)
+    views = ota.list_devices(authority, username=username, state=state, limit=limit)
     return [v.to_json() for v in views]
 
 
 @router.get("/devices/{udid}")
-def show(
-    udid: str, identity: Reader, authority: AuthorityDep, session: Annotated[Session, Depends(read_session)]
-) -> dict[str, object]:
+def show(udid: str, identity: Reader, authority: AuthorityDep) -> dict[str, object]:
     """One device by UDID: what it reported, its certificates, state and history."""
-    return devices.device_view(authority, session, devices.get_device(session, udid)).to_json()
+    return ota.show_device(authority, udid).to_json()
 
 
 @router.post("/devices/{udid}/revoke")
-def revoke(
-    udid: str,
-    body: RevokeDeviceIn,
-    identity: Officer,
-    authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
-) -> dict[str, object]:
+def revoke(udid: str, body: RevokeDeviceIn, identity: Officer, authority: AuthorityDep) -> dict[str, object]:
     """Revoke the device's certificates; unless retired, the owner is invited to enrol again."""
-    view = devices.revoke_device(
-        authority, session, udid, reason=parse_reason(body.reason), actor=identity.actor, retire=body.retire
+    view = ota.revoke_device(
+        authority, udid, reason=parse_reason(body.reason), actor=identity.actor, retire=body.retire
     )
     return view.to_json()
 
 
 @router.get("/organisations/{name}/device-policy")
-def get_policy(
-    name: str, identity: Reader, session: Annotated[Session, Depends(read_session)]
-) -> dict[str, object]:
+def get_policy(name: str, identity: Reader, authority: AuthorityDep) -> dict[str, object]:
     """The passcode policy enrolled devices of this organisation get."""
-    return passcode_policy.policy_for(session, get_organisation(session, name).id).to_json()
+    return ota.passcode_policy_of(authority, name).to_json()
 
 
 @router.put("/organisations/{name}/device-policy")
@@ -87,10 +74,9 @@ def set_policy(
     body: PasscodePolicyIn,
     identity: Annotated[TokenIdentity, Depends(require_role())],
     authority: AuthorityDep,
-    session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
     """Change fields of the passcode policy (admin); unset fields keep their values."""
-    policy = passcode_policy.set_policy(
-        authority, session, organisation=name, actor=identity.actor, **body.model_dump(exclude_none=True)
+    policy = ota.set_passcode_policy(
+        authority, organisation=name, actor=identity.actor, **body.model_dump(exclude_none=True)
     )
     return policy.to_json()

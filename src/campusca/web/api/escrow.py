@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
+from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.people.tokens import TokenIdentity
-from campusca.services.smime import escrow_policy
-from campusca.web.deps import get_authority, read_session, require_role, write_session
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/escrow", tags=["escrow"])
 Admin = Annotated[TokenIdentity, Depends(require_role())]
+AuthorityDep = Annotated[Authority, Depends(get_authority)]
 
 
 class PolicyIn(BaseModel):
@@ -40,24 +40,17 @@ class AgentIn(BaseModel):
 
 @router.get("")
 def overview(
-    _: Annotated[TokenIdentity, Depends(require_role("auditor"))],
-    session: Annotated[Session, Depends(read_session)],
+    _: Annotated[TokenIdentity, Depends(require_role("auditor"))], authority: AuthorityDep
 ) -> list[dict[str, object]]:
     """Every organisation's and department's escrow policy, domain key and agents."""
-    return escrow_policy.show_policies(session)
+    return [v.to_json() for v in smime.escrow_overview(authority)]
 
 
 @router.put("/policy")
-def set_policy(
-    body: PolicyIn,
-    identity: Admin,
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
-) -> dict[str, object]:
+def set_policy(body: PolicyIn, identity: Admin, authority: AuthorityDep) -> dict[str, object]:
     """Set the escrow policy of an organisation or department (quorum: add the agents first)."""
-    return escrow_policy.set_policy(
+    view = smime.set_escrow_policy(
         authority,
-        session,
         org_name=body.organisation,
         dept_name=body.department,
         enabled=body.enabled,
@@ -66,22 +59,18 @@ def set_policy(
         passphrases=body.passphrases,
         actor=identity.actor,
     )
+    return view.to_json()
 
 
 @router.post("/agents", status_code=201)
-def add_agent(
-    body: AgentIn,
-    identity: Admin,
-    authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
-) -> dict[str, object]:
+def add_agent(body: AgentIn, identity: Admin, authority: AuthorityDep) -> dict[str, object]:
     """Make a person with the recovery-agent role an agent of an escrow domain."""
-    return escrow_policy.add_agent(
+    view = smime.add_escrow_agent(
         authority,
-        session,
         username=body.username,
         org_name=body.organisation,
         dept_name=body.department,
         passphrases=body.passphrases,
         actor=identity.actor,
     )
+    return view.to_json()

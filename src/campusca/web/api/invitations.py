@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
+from campusca.services import ota
 from campusca.services.authority import Authority
-from campusca.services.ota import invitations
 from campusca.services.people.tokens import TokenIdentity
-from campusca.web.deps import get_authority, read_session, require_role
+from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/invitations", tags=["enrollment"])
 Officer = Annotated[TokenIdentity, Depends(require_role("ra-officer"))]
@@ -27,44 +26,30 @@ class InvitationIn(BaseModel):
 
 
 @router.post("", status_code=201)
-def create(body: InvitationIn, identity: Officer, authority: AuthorityDep) -> dict[str, Any]:
+def create(body: InvitationIn, identity: Officer, authority: AuthorityDep) -> dict[str, object]:
     """Create a one-time enrollment link and send it; a failed send is reported and retried later."""
-    with authority.db.write() as session:
-        created = invitations.create_invitation(
-            authority,
-            session,
-            username=body.username,
-            channel=body.via,
-            actor=identity.actor,
-            ttl_seconds=body.ttl_seconds,
-        )
-    delivery = invitations.deliver_message(authority, created.message_id)
-    return {
-        "id": created.id,
-        "username": created.username,
-        "channel": created.channel,
-        "expires_at": created.expires_at.isoformat(),
-        "delivery": delivery.to_json(),
-        "link": created.link if body.show_link else None,
-    }
+    sent = ota.send_invitation(
+        authority,
+        username=body.username,
+        channel=body.via,
+        actor=identity.actor,
+        ttl_seconds=body.ttl_seconds,
+    )
+    return sent.to_json(show_link=body.show_link)
 
 
 @router.get("")
 def list_(
     identity: Reader,
     authority: AuthorityDep,
-    session: Annotated[Session, Depends(read_session)],
     username: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, object]]:
     """Invitations, newest first, with the state of their message."""
-    return [
-        v.to_json() for v in invitations.list_invitations(authority, session, username=username, limit=limit)
-    ]
+    return [v.to_json() for v in ota.invitation_views(authority, username=username, limit=limit)]
 
 
 @router.post("/{invitation_id}/cancel", status_code=204)
 def cancel(invitation_id: int, identity: Officer, authority: AuthorityDep) -> None:
     """Withdraw an unused invitation: its link stops working at once."""
-    with authority.db.write() as session:
-        invitations.cancel_invitation(authority, session, invitation_id, actor=identity.actor)
+    ota.withdraw_invitation(authority, invitation_id, actor=identity.actor)

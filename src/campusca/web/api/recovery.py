@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.errors import InvalidInput, NotAuthorized
-from campusca.services.smime import recovery, recovery_release
 from campusca.web.api.recovery_auth import Caller, require_caller
 from campusca.web.deps import get_authority
 
@@ -77,7 +77,7 @@ def _decode(messages: list[str]) -> list[bytes]:
 @router.post("", status_code=201)
 def request_recovery(body: RequestIn, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
     """Open a request; a quorum-mode answer carries the release code, shown this once."""
-    return recovery.request_recovery(
+    return smime.request_recovery(
         authority,
         username=body.username,
         reason=body.reason,
@@ -98,14 +98,14 @@ def list_requests(
 ) -> list[dict[str, object]]:
     """Recovery requests, newest first."""
     _may_see_requests(caller)
-    return [v.to_json() for v in recovery.list_requests(authority, status=status, username=username)]
+    return [v.to_json() for v in smime.list_recovery_requests(authority, status=status, username=username)]
 
 
 @router.get("/{request_id}")
 def get_request(request_id: int, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
     """One request: status, approvals so far, expiry."""
     _may_see_requests(caller)
-    return recovery.get_request(authority, request_id).to_json()
+    return smime.get_recovery_request(authority, request_id).to_json()
 
 
 @router.post("/{request_id}/approve")
@@ -113,7 +113,7 @@ def approve(request_id: int, body: ApproveIn, caller: Person, authority: Authori
     """Approve as the logged-in recovery agent (quorum mode: with the agent's share passphrase)."""
     if caller.username is None:
         raise NotAuthorized("approvals come from recovery agents logged in as themselves")
-    return recovery.approve(
+    return smime.approve_recovery(
         authority,
         request_id=request_id,
         agent=caller.username,
@@ -125,7 +125,7 @@ def approve(request_id: int, body: ApproveIn, caller: Person, authority: Authori
 @router.post("/{request_id}/reject")
 def reject(request_id: int, body: RejectIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
     """Reject (a recovery agent) or withdraw (the requester) a request."""
-    return recovery.reject(
+    return smime.reject_recovery(
         authority, request_id=request_id, by=_person(caller), note=body.note, actor=caller.actor
     ).to_json()
 
@@ -135,7 +135,7 @@ def release(request_id: int, body: ReleaseIn, caller: Person, authority: Authori
     """Release once: a lost key's PKCS#12 (base64), or a legal case's decrypted messages (base64)."""
     releaser = _person(caller)
     if body.messages:
-        legal = recovery_release.release_legal(
+        legal = smime.release_legal(
             authority,
             request_id=request_id,
             messages=_decode(body.messages),
@@ -147,7 +147,7 @@ def release(request_id: int, body: ReleaseIn, caller: Person, authority: Authori
         return {**_rekey_json(legal), "plaintexts": plain}
     if body.password is None:
         raise InvalidInput("a lost-key release needs a password; a legal release needs messages")
-    lost = recovery_release.release_lost_key(
+    lost = smime.release_lost_key(
         authority,
         request_id=request_id,
         password=body.password,
@@ -163,14 +163,14 @@ def release(request_id: int, body: ReleaseIn, caller: Person, authority: Authori
     }
 
 
-def _rekey_json(result: recovery_release.LegalRelease | recovery_release.LostKeyRelease) -> dict[str, object]:
+def _rekey_json(result: smime.LegalRelease | smime.LostKeyRelease) -> dict[str, object]:
     return {**result.request.to_json(), "revoked": list(result.revoked), "new_certificate": result.new_serial}
 
 
 @router.post("/{request_id}/close-case")
 def close_case(request_id: int, caller: Person, authority: AuthorityDep) -> dict[str, object]:
     """Close a released legal case; a confidential one now gets its revocation, re-key and notice."""
-    result = recovery_release.close_case(
+    result = smime.close_legal_case(
         authority, request_id=request_id, actor=caller.actor, closer=_person(caller)
     )
     return _rekey_json(result)

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
+from campusca.services import smime
 from campusca.services.authority import Authority
-from campusca.services.errors import NotAuthorized, NotFound
-from campusca.services.people.registry import check_password, get_person
-from campusca.services.people.tokens import authenticate_token
+from campusca.services.errors import NotAuthorized
 from campusca.web.deps import Unauthenticated, get_authority
 
 
@@ -43,16 +42,10 @@ def _basic(authority: Authority, value: str) -> Caller:
         raise Unauthenticated("HTTP Basic credentials are not valid base64 of username:password") from None
     if not sep:
         raise Unauthenticated("HTTP Basic credentials must be username:password")
-    with authority.db.read() as session:
-        try:
-            person = get_person(session, username)
-        except NotFound:
-            raise Unauthenticated("username or password is wrong") from None
-        if not check_password(person, password) or not person.active:
-            raise Unauthenticated("username or password is wrong")
-        return Caller(
-            actor=f"person:{person.username}", username=person.username, roles=tuple(person.roles.split())
-        )
+    person = smime.person_login(authority, username, password)
+    if person is None:
+        raise Unauthenticated("username or password is wrong")
+    return Caller(actor=f"person:{person.username}", username=person.username, roles=person.roles)
 
 
 def caller_of(request: Request, authority: Authority) -> Caller:
@@ -61,11 +54,10 @@ def caller_of(request: Request, authority: Authority) -> Caller:
     if scheme.lower() == "basic" and value:
         return _basic(authority, value.strip())
     if scheme.lower() == "bearer" and value:
-        with authority.db.read() as session:
-            try:
-                token = authenticate_token(session, value.strip())
-            except NotAuthorized:
-                raise Unauthenticated("bearer token is unknown or revoked") from None
+        try:
+            token = smime.api_token_identity(authority, value.strip())
+        except NotAuthorized:
+            raise Unauthenticated("bearer token is unknown or revoked") from None
         return Caller(actor=token.actor, token_role=token.role)
     raise Unauthenticated(
         "log in with HTTP Basic (username and password) or an 'Authorization: Bearer' token"

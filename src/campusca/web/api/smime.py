@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
+from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
-from campusca.services.smime.issue import issue_smime
 from campusca.web.api.recovery_auth import Caller, require_caller
-from campusca.web.deps import get_authority, write_session
+from campusca.web.deps import get_authority
 
 router = APIRouter(prefix="/smime", tags=["smime"])
 
@@ -38,7 +37,6 @@ def issue(
     body: IssueIn,
     caller: Annotated[Caller, Depends(require_caller(token_roles=("ra-officer",)))],
     authority: Annotated[Authority, Depends(get_authority)],
-    session: Annotated[Session, Depends(write_session)],
 ) -> dict[str, object]:
     """Issue a signing and an encryption certificate; a person may issue only their own (Basic login)."""
     if (
@@ -47,9 +45,9 @@ def issue(
         and not caller.is_operator
     ):
         raise NotAuthorized("people can issue S/MIME certificates only for themselves")
-    bundle = issue_smime(
+    # Committed (certificates, escrow archive, audit) before this route answers 201.
+    bundle = smime.issue_smime_bundle(
         authority,
-        session,
         username=body.username,
         actor=caller.actor,
         password=body.password,
