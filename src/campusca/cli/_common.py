@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,17 +63,3 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         t.add_row(*["" if v is None else str(v) for v in row])
     console.print(t)
-
-
-@contextmanager
-def writing(ctx: typer.Context) -> Iterator[tuple[Authority, Any]]:
-    authority = state(ctx).authority()
-    with authority.db.write() as session:
-        yield authority, session
-
-
-@contextmanager
-def reading(ctx: typer.Context) -> Iterator[tuple[Authority, Any]]:
-    authority = state(ctx).authority()
-    with authority.db.read() as session:
-        yield authority, session

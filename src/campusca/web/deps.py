@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from campusca.services import people
 from campusca.services.authority import Authority
@@ -25,16 +24,6 @@ class Unauthenticated(NotAuthorized):
 def get_authority(request: Request) -> Authority:
     authority: Authority = request.app.state.authority
     return authority
-
-
-def write_session(authority: Authority = Depends(get_authority)) -> Iterator[Session]:
-    with authority.db.write() as session:
-        yield session
-
-
-def read_session(authority: Authority = Depends(get_authority)) -> Iterator[Session]:
-    with authority.db.read() as session:
-        yield session
 
 
 def caller(
