@@ -183,3 +183,37 @@ def test_twelve_concurrent_wrong_passwords_from_twelve_addresses_check_no_more_t
     assert kinds == ["LoginThrottled"] * 7 + ["NotAuthorized"] * 5
     assert PASSWORDS.verifications - before == 5
     assert (len(_audit(authority, "login.failed")), len(_audit(authority, "login.throttled"))) == (5, 7)
+
+
+def test_only_the_invitee_is_admitted_and_anyone_elses_password_is_not_even_checked(
+    make_authority: Callable[..., Authority],
+) -> None:
+    authority = make_authority()
+    before = PASSWORDS.dummy_verifications
+
+    def on_alices_link(username: str, password: str) -> object:
+        try:
+            return login.authenticate(
+                authority,
+                username=username,
+                password=password,
+                address="192.0.2.5",
+                purpose="test",
+                only="alice",
+            )
+        except NotAuthorized as refused:
+            return refused
+
+    bobs_password, wrong = on_alices_link("bob", DEMO), on_alices_link("bob", "not-bobs-password")
+    assert (
+        (type(bobs_password), str(bobs_password))
+        == (type(wrong), str(wrong))
+        == (
+            NotAuthorized,
+            "username or password is wrong",
+        )
+    )
+    assert PASSWORDS.dummy_verifications - before == 2  # bob's real hash was never consulted
+    reasons = [json.loads(details)["reason"] for _, _, details in _audit(authority, "login.failed")]
+    assert reasons == ["not_invitee", "not_invitee"]
+    assert isinstance(on_alices_link("alice", DEMO), login.AuthenticatedPerson)

@@ -139,8 +139,8 @@ def authenticate(
         raise LoginUnavailable("login is unavailable right now: the directory cannot be reached") from None
     if refusal is None and admitted is not None:
         return _settle_success(authority, typed, admitted, address, purpose, directory_roles)
+    reason = "not_invitee" if account is not None and admitted is None else refusal
     with authority.db.write() as session:
-        reason = refusal or "not_invitee"
         _audit_refusal(authority, session, "login.failed", account, address, purpose, reason=reason)
     raise NotAuthorized(WRONG)
 
