@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from campusca.config import load_settings
 from campusca.db.models import AuditRecord
+from campusca.db.ota import LoginThrottle
 from campusca.identity import PASSWORDS
 from campusca.services.authority import Authority, open_authority
 from campusca.services.errors import NotAuthorized
@@ -217,3 +218,25 @@ def test_only_the_invitee_is_admitted_and_anyone_elses_password_is_not_even_chec
     reasons = [json.loads(details)["reason"] for _, _, details in _audit(authority, "login.failed")]
     assert reasons == ["not_invitee", "not_invitee"]
     assert isinstance(on_alices_link("alice", DEMO), login.AuthenticatedPerson)
+
+
+def test_counters_hold_digests_only_and_are_purged_after_their_window(
+    make_authority: Callable[..., Authority], clock: Clock
+) -> None:
+    authority = make_authority(login_failure_window_minutes=10)
+    _log_in(authority, "my-Secret-Passw0rd", "alice", address="192.0.2.9")
+
+    def counters() -> list[tuple[str, str, int]]:
+        with authority.db.read() as session:
+            rows = session.execute(select(LoginThrottle.scope, LoginThrottle.key, LoginThrottle.failures))
+            return sorted((scope, key, failures) for scope, key, failures in rows)
+
+    held = counters()
+    assert [(scope, failures) for scope, _, failures in held] == [("account", 1), ("address", 1), ("pair", 1)]
+    assert all(len(key) == 64 and "secret" not in key.lower() for _, key, _ in held)
+    clock.advance(9 * 60)
+    login.purge_expired(authority)
+    assert len(counters()) == 3
+    clock.advance(60)
+    login.purge_expired(authority)
+    assert counters() == []
