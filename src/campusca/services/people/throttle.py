@@ -151,7 +151,8 @@ def purge(session: Session, limits: Limits, now: datetime) -> None:
     session.execute(
         delete(LoginThrottle).where(
             or_(
-                LoginThrottle.first_failure_at.is_(None), LoginThrottle.first_failure_at <= now - limits.window
+                LoginThrottle.first_failure_at.is_(None),
+                LoginThrottle.first_failure_at <= now - limits.window,
             )
         )
     )
