@@ -170,14 +170,17 @@ def _account(authority: Authority, session: Session, typed: str) -> _Account | N
 def _check(account: _Account | None, password: str) -> tuple[str | None, tuple[str, ...]]:
     """(None, directory roles) when the password is right and the account may log in, else (reason, ()).
 
-    Exactly one password verification either way: LDAP bind, argon2 verify, or the dummy verify. The
-    reason is for the audit trail only; callers all get the same answer.
+    Every path runs one argon2 verification (the person's hash, or the dummy one); LDAP accounts add the
+    bind. The reason is for the audit trail only; callers all get the same answer.
     """
     if account is None:
         PASSWORDS.burn(password)
         return "unknown_account", ()
     roles: tuple[str, ...] = ()
     if account.ldap is not None:
+        # The dummy verify too: an unknown username costs one argon2 verify, so a directory account
+        # must not answer ~300 ms sooner (only the directory's round trip is left to tell them apart).
+        PASSWORDS.burn(password)
         try:
             roles = LdapProvider(ldap_options(account.ldap)).authenticate(account.username, password).roles
         except InvalidCredentials:
