@@ -64,9 +64,14 @@ class Settings(BaseSettings):
     sms_from: str | None = None
     invitation_ttl_hours: int = 72
     outbox_max_attempts: int = 5
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 20
-    login_failure_window_minutes: int = 15
+    # Login throttling (docs/enrollment.md, "Login"): per (account, address) a few free failures, then
+    # an exponential back-off; above that, ceilings per account (all addresses) and per address.
+    login_free_failures: int = 3
+    login_backoff_seconds: float = 1.0  # doubles with each further failure of the pair
+    login_backoff_max_seconds: float = 900.0
+    login_max_failures_per_account: int = 50
+    login_max_failures_per_address: int = 100
+    login_failure_window_minutes: int = 60
     enroll_session_minutes: int = 30
     apple_device_ca_file: Path | None = None  # PEM: phase 2 must then chain to Apple's device CA
     vpn_remote_address: str | None = None  # default: vpn.<organisation domain>

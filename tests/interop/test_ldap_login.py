@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from campusca.identity import DirectoryUnavailable, InvalidCredentials, LdapOptions, LdapProvider
@@ -101,3 +102,18 @@ def test_alice_enrols_with_her_ldap_password_and_her_roles_follow_the_directory(
         assert sorted(person["roles"]) == ["admin", "helpdesk"]
         actions = [r["action"] for r in site.ca.cli_json("audit", "list", "--limit", "300")]
         assert "person.roles_synced" in actions and "login.succeeded" in actions and "login.failed" in actions
+
+
+def test_http_basic_on_the_rest_api_checks_the_ldap_password(
+    slapd: Slapd, ca_template: Path, tmp_path: Path
+) -> None:
+    with enrollment_site(ca_template, tmp_path, ldap={"Example University": slapd.settings()}) as site:
+        requests = f"{site.plain_url}/api/v1/recovery/requests"
+        local = httpx.get(requests, auth=("alice", "campusca-demo"))  # the local hash is not consulted
+        assert local.status_code == 401
+        directory = httpx.get(requests, auth=("alice", PEOPLE["alice"][2]))
+        assert directory.status_code == 200, directory.text  # helpdesk, from her LDAP group
+        logins = [
+            r for r in site.ca.cli_json("audit", "list", "--limit", "300") if r["action"] == "login.succeeded"
+        ]
+        assert logins[0]["details"]["source"] == "ldap" and logins[0]["details"]["purpose"] == "api"

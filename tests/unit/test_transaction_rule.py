@@ -26,5 +26,7 @@ def test_adapter_never_opens_a_database_transaction(path: Path) -> None:
 
 
 def test_the_rule_sees_a_violation() -> None:
-    offending = ast.parse("def handler(authority):\n    with authority.db.write() as session:\n        pass\n")
+    offending = ast.parse(
+        "def handler(authority):\n    with authority.db.write() as session:\n        pass\n"
+    )
     assert any(isinstance(n, ast.Attribute) and n.attr == "db" for n in ast.walk(offending))

@@ -50,16 +50,20 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Base):
-    """One failed login, counted per account and per client address so every worker sees the same limit."""
+class LoginThrottle(Base):
+    """A failed-login counter for one (account, address) pair, one account or one address.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key", "scope", "key", "at"),)
+    `key` is the SHA-256 of what is counted (never the typed username itself: it may be a password typed
+    into the wrong field). Rows are locked while an attempt is reserved, so every worker sees one count.
+    """
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16))  # account | address
-    key: Mapped[str] = mapped_column(String(256))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # pair | account | address
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class WebSession(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from campusca.identity.errors import DirectoryUnavailable, IdentityError, InvalidCredentials
 from campusca.identity.ldap import LdapOptions, LdapProvider
-from campusca.identity.local import LocalAccount, LocalProvider
+from campusca.identity.local import PASSWORDS, LocalAccount, LocalProvider, PasswordVerifier
 from campusca.identity.types import AuthenticatedUser, IdentityProvider
 
 __all__ = [
@@ -17,4 +17,6 @@ __all__ = [
     "LdapProvider",
     "LocalAccount",
     "LocalProvider",
+    "PASSWORDS",
+    "PasswordVerifier",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,9 +12,41 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from campusca.identity.errors import InvalidCredentials
 from campusca.identity.types import AuthenticatedUser
 
-_hasher = PasswordHasher()
-# Hashed once so that unknown users cost as much as known ones (no username oracle by timing).
-_DUMMY_HASH = _hasher.hash("campusca-no-such-user")
+_DUMMY_PASSWORD = "campusca-no-such-user"
+
+
+class PasswordVerifier:
+    """argon2id verification that costs the same whether or not there is a hash to check.
+
+    A missing hash (unknown user, no local password) is replaced by a fixed dummy hash made with the same
+    parameters, so the answer time does not tell whether an account exists. The counters let operators
+    (and tests) see how many passwords were actually checked, and how many of those were dummies.
+    """
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
+        self._lock = threading.Lock()
+        self.verifications = 0
+        self.dummy_verifications = 0
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        """Whether `password` matches `stored`; always runs exactly one argon2 verification."""
+        with self._lock:
+            self.verifications += 1
+            self.dummy_verifications += stored is None
+        try:
+            matched = self._hasher.verify(stored or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError, UnicodeError):
+            matched = False
+        return matched and stored is not None
+
+    def burn(self, password: str) -> None:
+        """One dummy verification: for a login refused before any password is looked at."""
+        self.verify(None, password)
+
+
+PASSWORDS = PasswordVerifier()  # one per process: argon2 is stateless, the counters are per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +64,17 @@ class LocalProvider:
 
     name = "local"
 
-    def __init__(self, lookup: Callable[[str], LocalAccount | None]) -> None:
+    def __init__(
+        self, lookup: Callable[[str], LocalAccount | None], verifier: PasswordVerifier = PASSWORDS
+    ) -> None:
         self._lookup = lookup
+        self._verifier = verifier
 
     def authenticate(self, username: str, password: str) -> AuthenticatedUser:
         account = self._lookup(username.strip().lower()) if username.strip() else None
         stored = account.password_hash if account is not None else None
-        if not _verify(stored or _DUMMY_HASH, password) or account is None or stored is None:
-            raise InvalidCredentials("username or password is wrong")
-        if not account.active:
+        # Verify first, decide after: every refusal costs one argon2 verification.
+        if not self._verifier.verify(stored, password) or account is None or not account.active:
             raise InvalidCredentials("username or password is wrong")
         return AuthenticatedUser(
             username=account.username,
@@ -48,10 +83,3 @@ class LocalProvider:
             email=account.email,
             roles=account.roles,
         )
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False

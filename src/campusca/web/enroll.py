@@ -110,7 +110,9 @@ def enroll_login(
 ) -> Response:
     """Check the CSRF pair, then the password (rate-limited); only the invitee gets a session."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-    if not csrf or not hmac.compare_digest(csrf, expected):
+    # Compared as bytes: compare_digest refuses non-ASCII str, and a form field can hold anything.
+    given = csrf.encode(errors="surrogatepass")
+    if not csrf or not hmac.compare_digest(given, expected.encode(errors="surrogatepass")):
         return _login_form(request, authority, token, 403, "The form had expired; please try again.")
     address = request.client.host if request.client else "unknown"
     try:

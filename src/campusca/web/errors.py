@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from campusca.errors import Busy, CampusCAError
 from campusca.services import errors as service_errors
+from campusca.services.people.login import LoginThrottled, LoginUnavailable
 from campusca.web.deps import Unauthenticated
 
 log = logging.getLogger("campusca.web")
@@ -25,6 +26,8 @@ log = logging.getLogger("campusca.web")
 # Anything else is unexpected: 500 with a request id (`_unexpected` below).
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     Unauthenticated: 401,
+    LoginThrottled: 429,
+    LoginUnavailable: 503,
     service_errors.InvalidInput: 400,
     service_errors.NotFound: 404,
     service_errors.Conflict: 409,
@@ -60,6 +63,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status = _status_for(error)
         code = getattr(error, "code", "invalid_input")
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(error, LoginThrottled):
+            headers = {"Retry-After": str(error.retry_after)}
         return problem(status, code, str(error), headers)
 
     @app.exception_handler(RequestValidationError)

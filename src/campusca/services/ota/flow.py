@@ -69,18 +69,10 @@ def log_in(
     with authority.db.read() as session:
         invitation = find_usable_invitation(session, token, now)
         invitee = invitation.person.username
-        organisation = invitation.person.department.organisation.name
+    # Only the invitee is admitted: anyone else's correct password is refused like a wrong one.
     user = login.authenticate(
-        authority, organisation=organisation, username=username, password=password, address=address
+        authority, username=username, password=password, address=address, purpose="enrollment", only=invitee
     )
-    if user.username != invitee:
-        raise refuse(
-            authority,
-            NotAuthorized("this enrollment link was sent to another person"),
-            actor=f"person:{user.username}",
-            target=f"person:{invitee}",
-            address=address,
-        )
     with authority.db.write() as session:
         invitation = find_usable_invitation(session, token, authority.now())
         mark_used(session, invitation, authority.now())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -220,18 +219,6 @@ def set_password(authority: Authority, session: Session, username: str, password
         target=f"person:{person.username}",
         at=authority.now(),
     )
-
-
-def check_password(person: Person, password: str) -> bool:
-    """Whether `password` is the person's local password (argon2id); constant work when none is set."""
-    stored = person.password_hash
-    try:
-        if stored is None:
-            _hasher.hash(password)  # keep timing similar for unknown passwords
-            return False
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # --- The adapters' API: each call is one transaction, committed when it returns, answering views. ---

@@ -8,7 +8,6 @@ transaction (the re-key after a recovery, for instance).
 from __future__ import annotations
 
 from campusca.services.smime import (
-    callers,
     escrow_admin,
     escrow_keys,
     escrow_policy,
@@ -18,7 +17,6 @@ from campusca.services.smime import (
     recovery,
     recovery_release,
 )
-from campusca.services.smime.callers import PersonLogin, api_token_identity, person_login
 from campusca.services.smime.escrow_admin import (
     add_escrow_agent,
     agent_passphrases_needed,
@@ -57,14 +55,11 @@ __all__ = [
     "EscrowScopeView",
     "LegalRelease",
     "LostKeyRelease",
-    "PersonLogin",
     "RecoveryView",
     "SmimeBundle",
     "add_escrow_agent",
     "agent_passphrases_needed",
-    "api_token_identity",
     "approve_recovery",
-    "callers",
     "close_legal_case",
     "decrypt_message",
     "directory_certificate_der",
@@ -80,7 +75,6 @@ __all__ = [
     "list_recovery_requests",
     "lookup",
     "messages",
-    "person_login",
     "recovery",
     "recovery_release",
     "reject_recovery",

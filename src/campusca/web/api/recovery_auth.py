@@ -1,8 +1,8 @@
 """Who is calling the S/MIME, escrow and recovery endpoints: a person (HTTP Basic) or an API token (Bearer).
 
 People act for themselves (recovery agents approve, legal officers request, Bob issues his own pair) with
-their institutional username and password; administrators' scripts use bearer tokens. The password check is
-`services.directory.check_password` (argon2id).
+their institutional username and password; administrators' scripts use bearer tokens. The password is
+checked by the one login service (`services.people.login.authenticate`): LDAP or local, throttled, audited.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
-from campusca.services import smime
+from campusca.services import people
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
+from campusca.services.people import login
+from campusca.services.people.login import LoginThrottled
 from campusca.web.deps import Unauthenticated, get_authority
 
 
@@ -35,16 +37,21 @@ class Caller:
         return self.token_role == "admin" or "admin" in self.roles
 
 
-def _basic(authority: Authority, value: str) -> Caller:
+def _basic(authority: Authority, value: str, address: str) -> Caller:
     try:
         username, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         raise Unauthenticated("HTTP Basic credentials are not valid base64 of username:password") from None
     if not sep:
         raise Unauthenticated("HTTP Basic credentials must be username:password")
-    person = smime.person_login(authority, username, password)
-    if person is None:
-        raise Unauthenticated("username or password is wrong")
+    try:
+        person = login.authenticate(
+            authority, username=username, password=password, address=address, purpose="api"
+        )
+    except LoginThrottled:
+        raise
+    except NotAuthorized as refused:
+        raise Unauthenticated(str(refused)) from None
     return Caller(actor=f"person:{person.username}", username=person.username, roles=person.roles)
 
 
@@ -52,10 +59,10 @@ def caller_of(request: Request, authority: Authority) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "basic" and value:
-        return _basic(authority, value.strip())
+        return _basic(authority, value.strip(), request.client.host if request.client else "unknown")
     if scheme.lower() == "bearer" and value:
         try:
-            token = smime.api_token_identity(authority, value.strip())
+            token = people.identify_token(authority, value.strip())
         except NotAuthorized:
             raise Unauthenticated("bearer token is unknown or revoked") from None
         return Caller(actor=token.actor, token_role=token.role)
