@@ -9,6 +9,7 @@ in the PKCS#12 and dropped, and a custody record says that no copy is held (DESI
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -106,8 +107,12 @@ def issue_smime(
     split: bool = False,
     signing_csr: bytes | None = None,
     encryption_csr: bytes | None = None,
+    generated_keys: Mapping[str, rsa.RSAPrivateKey] | None = None,
 ) -> SmimeBundle:
     """Issue a person's S/MIME signing and encryption certificates in the caller's transaction.
+
+    `generated_keys` (by profile) are keys made before the transaction began, so that the write lock
+    is not held during RSA key generation (hundreds of milliseconds); missing ones are made here.
 
     Earlier valid S/MIME certificates of the person are revoked as superseded, so the directory shows
     one current pair. The PKCS#12 holds every key campusca generated (signing first); `split` also
@@ -131,9 +136,14 @@ def issue_smime(
             )
     supersede_smime_certificates(authority, session, person, actor=actor)
     bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
-    signing = _issue_one(authority, session, person, SIGNING, signing_csr, bits, actor, {"escrowed": False})
+    made = generated_keys or {}
+    signing = _issue_one(
+        authority, session, person, SIGNING, signing_csr, bits, actor, {"escrowed": False}, made.get(SIGNING)
+    )
     details = {"escrowed": policy.enabled, "escrow_scope": policy.scope if policy.enabled else None}
-    encryption = _issue_one(authority, session, person, ENCRYPTION, encryption_csr, bits, actor, details)
+    encryption = _issue_one(
+        authority, session, person, ENCRYPTION, encryption_csr, bits, actor, details, made.get(ENCRYPTION)
+    )
     _record_custody(authority, session, person, encryption, policy, domain, actor)
     chosen = password or secrets.token_urlsafe(12)
     pairs = [(p.key, p.issued.certificate) for p in (signing, encryption) if p.key is not None]
@@ -185,8 +195,14 @@ def issue_smime_bundle(
 
     Both certificates, the escrow archive record (or the no-copy custody record), the superseding
     revocations and their audit records commit together or not at all: a bundle handed to the person
-    always has its escrowed key behind it.
+    always has its escrowed key behind it. The keys campusca generates are made before the transaction.
     """
+    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
+    generated_keys = {
+        profile: rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        for profile, csr in ((SIGNING, signing_csr), (ENCRYPTION, encryption_csr))
+        if csr is None
+    }
     with authority.db.write() as session:
         return issue_smime(
             authority,
@@ -198,6 +214,7 @@ def issue_smime_bundle(
             split=split,
             signing_csr=signing_csr,
             encryption_csr=encryption_csr,
+            generated_keys=generated_keys,
         )
 
 
@@ -210,6 +227,7 @@ def _issue_one(
     bits: int,
     actor: str,
     details: dict[str, object],
+    generated_key: rsa.RSAPrivateKey | None = None,
 ) -> IssuedKeyPair:
     key: rsa.RSAPrivateKey | None = None
     csr: x509.CertificateSigningRequest | None = None
@@ -222,7 +240,7 @@ def _issue_one(
         if profile == ENCRYPTION and not isinstance(public_key, rsa.RSAPublicKey):
             raise InvalidInput("smime-encryption CSR must carry an RSA key (RSA key transport)")
     else:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        key = generated_key or rsa.generate_private_key(public_exponent=65537, key_size=bits)
         public_key = key.public_key()
     source = "csr" if csr is not None else "generated"
     issued = issue_certificate(
