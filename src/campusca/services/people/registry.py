@@ -1,4 +1,8 @@
-"""Organisations, departments and people: the directory every certificate hangs off."""
+"""Organisations, departments and people: the directory every certificate hangs off.
+
+`add_*`, `get_*`, `update_person` and `set_password` join the caller's transaction (for services
+composing one); the functions at the end own theirs and answer views (for adapters).
+"""
 
 from __future__ import annotations
 

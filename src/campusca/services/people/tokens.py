@@ -1,4 +1,8 @@
-"""REST API bearer tokens: random, shown once, stored as SHA-256 only."""
+"""REST API bearer tokens: random, shown once, stored as SHA-256 only.
+
+`create_token` and `authenticate_token` join the caller's transaction; `mint_token`,
+`identify_token`, `list_tokens` and `revoke_token` own theirs (for adapters).
+"""
 
 from __future__ import annotations
 
