@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from campusca.db.models import AuditRecord, Counter
@@ -43,11 +43,21 @@ def record_hash(
     ).hexdigest()
 
 
+# Built once: every write transaction runs these, and a statement built per call costs SQLAlchemy
+# more to key and cache than SQLite takes to run it.
+_BUMP_COUNTER = (
+    update(Counter)
+    .where(Counter.name == bindparam("counter_name"))
+    .values(value=Counter.value + 1)
+    .returning(Counter.value)
+)
+_PREVIOUS_HASH = select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq"))
+_INSERT_RECORD = insert(AuditRecord.__table__)
+
+
 def next_counter(session: Session, name: str) -> int:
     """Increment a named counter and return its new value; the UPDATE locks the row until commit."""
-    bumped = session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    ).scalar()
+    bumped = session.execute(_BUMP_COUNTER, {"counter_name": name}).scalar()
     if bumped is None:
         session.add(Counter(name=name, value=1))
         session.flush()
@@ -72,20 +82,19 @@ def record(
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
     details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
     seq = next_counter(session, _COUNTER)
-    prev_hash = (
-        session.execute(select(AuditRecord.hash).where(AuditRecord.seq == seq - 1)).scalar() or GENESIS_HASH
-    )
+    prev_hash = session.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
     session.execute(
-        insert(AuditRecord.__table__).values(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            target=target,
-            details=details_json,
-            prev_hash=prev_hash,
-            hash=record_hash(prev_hash, seq, at, actor, action, target, details_json),
-        )
+        _INSERT_RECORD,
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": details_json,
+            "prev_hash": prev_hash,
+            "hash": record_hash(prev_hash, seq, at, actor, action, target, details_json),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,25 @@ def serial_to_hex(serial: int) -> str:
     return format(serial, "040x")
 
 
+# Statements of the issuance hot path, built once (SQLAlchemy then only looks up their compiled form).
+_FIND_HOLDER = (
+    select(
+        Person.id,
+        Person.username,
+        Person.email,
+        Person.name,
+        Department.name,
+        Organisation.name,
+        Person.active,
+    )
+    .join(Department, Person.department_id == Department.id)
+    .join(Organisation, Department.organisation_id == Organisation.id)
+    .where(Person.username == bindparam("username"))
+)
+_PERSON_ACTIVE = select(Person.active).where(Person.id == bindparam("person_id"))
+_INSERT_CERTIFICATE = insert(Certificate.__table__).returning(Certificate.__table__.c.id)
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """The person a certificate is for, as read in a transaction: enough to fill the certificate."""
@@ -66,20 +85,7 @@ class Holder:
     @classmethod
     def find(cls, session: Session, username: str) -> Holder:
         """The holder with this username, in one query (the issuance hot path needs no ORM objects)."""
-        row = session.execute(
-            select(
-                Person.id,
-                Person.username,
-                Person.email,
-                Person.name,
-                Department.name,
-                Organisation.name,
-                Person.active,
-            )
-            .join(Department, Person.department_id == Department.id)
-            .join(Organisation, Department.organisation_id == Organisation.id)
-            .where(Person.username == username.strip().lower())
-        ).one_or_none()
+        row = session.execute(_FIND_HOLDER, {"username": username.strip().lower()}).one_or_none()
         if row is None:
             raise NotFound(f"no person with username {username!r}")
         return cls(*row)
@@ -208,7 +214,7 @@ def record_certificate(
     """
     if signed.holder is not None:
         # The person may have been deactivated between signing and now; the write lock decides.
-        active = session.execute(select(Person.active).where(Person.id == signed.holder.id)).scalar()
+        active = session.execute(_PERSON_ACTIVE, {"person_id": signed.holder.id}).scalar()
         if not active:
             raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
     certificate = signed.certificate
@@ -217,20 +223,21 @@ def record_certificate(
     not_after = certificate.not_valid_after_utc
     try:
         certificate_id = session.execute(
-            insert(Certificate.__table__)
-            .values(
-                serial_hex=serial_to_hex(certificate.serial_number),
-                ca_id=signed.ca_id,
-                profile=signed.profile,
-                subject=subject,
-                person_id=signed.holder.id if signed.holder is not None else None,
-                not_before=certificate.not_valid_before_utc,
-                not_after=not_after,
-                der=der,
-                fingerprint_sha256=hashlib.sha256(der).hexdigest(),
-                created_at=signed.signed_at,
-            )
-            .returning(Certificate.__table__.c.id)
+            _INSERT_CERTIFICATE,
+            {
+                "serial_hex": serial_to_hex(certificate.serial_number),
+                "ca_id": signed.ca_id,
+                "profile": signed.profile,
+                "subject": subject,
+                "person_id": signed.holder.id if signed.holder is not None else None,
+                "not_before": certificate.not_valid_before_utc,
+                "not_after": not_after,
+                "der": der,
+                "fingerprint_sha256": hashlib.sha256(der).hexdigest(),
+                "created_at": signed.signed_at,
+                "revoked_at": None,
+                "revocation_reason": None,
+            },
         ).scalar_one()
     except IntegrityError:
         # A 159-bit serial collision is astronomically unlikely; the constraint still guards it.

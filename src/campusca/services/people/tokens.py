@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import ApiToken
@@ -71,8 +71,14 @@ def create_token(authority: Authority, session: Session, *, name: str, role: str
     return token
 
 
+_FIND_TOKEN = select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked).where(
+    ApiToken.token_hash == bindparam("token_hash")
+)
+
+
 def authenticate_token(session: Session, token: str) -> TokenIdentity:
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _hash(token))).scalar()
+    # Every REST request runs this: one prebuilt statement, no ORM object.
+    row = session.execute(_FIND_TOKEN, {"token_hash": _hash(token)}).one_or_none()
     if row is None or row.revoked:
         raise NotAuthorized("bearer token is unknown or revoked")
     return TokenIdentity(id=row.id, name=row.name, role=row.role)
