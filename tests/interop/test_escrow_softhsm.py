@@ -48,8 +48,16 @@ def test_marys_key_escrowed_to_an_hsm_domain_key_is_recovered(tmp_path: Path) ->
     assert not (home / "keys").exists() or not any(
         (home / "keys").iterdir()
     )  # the domain key is on the token
-    campusca("smime", "issue", "mary", "--password", "mary-p12-pass", "--out", str(tmp_path / "mary.p12"))
-    original = load_pkcs12((tmp_path / "mary.p12").read_bytes(), b"mary-p12-pass").extra[0][0]
+    campusca(
+        "smime",
+        "issue",
+        "mary",
+        "--password",
+        "mary keeps this file safe",
+        "--out",
+        str(tmp_path / "mary.p12"),
+    )
+    original = load_pkcs12((tmp_path / "mary.p12").read_bytes(), b"mary keeps this file safe").extra[0][0]
     request = json.loads(campusca("recovery", "request", "mary", "--reason", "lost-key", "--json"))
     campusca("recovery", "approve", str(request["id"]), "--as", "rita")
     campusca(
@@ -57,11 +65,11 @@ def test_marys_key_escrowed_to_an_hsm_domain_key_is_recovered(tmp_path: Path) ->
         "release",
         str(request["id"]),
         "--password",
-        "recovered-1",
+        "recovered keys travel safely",
         "--out",
         str(tmp_path / "r.p12"),
     )
-    recovered = load_pkcs12((tmp_path / "r.p12").read_bytes(), b"recovered-1")
+    recovered = load_pkcs12((tmp_path / "r.p12").read_bytes(), b"recovered keys travel safely")
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     wanted = original.public_key().public_bytes(serialization.Encoding.DER, spki)
     assert wanted in [

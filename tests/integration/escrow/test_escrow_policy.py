@@ -173,3 +173,29 @@ def test_switching_simple_to_quorum_rewraps_every_archived_key(authority: Author
         with pytest.raises(KeyNotFound):
             recover_key(custody[0], domain_decrypter(authority, old))
         assert session.execute(select(func.count(KeyCustody.id))).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "rule"),
+    [
+        pytest.param("a", "must be at least 12 characters", id="fail-one-character"),
+        pytest.param("sunflowersunflower", "is too weak", id="fail-dictionary-word"),
+    ],
+)
+def test_a_weak_agent_passphrase_is_refused_before_any_share_is_sealed(
+    authority: Authority, passphrase: str, rule: str
+) -> None:
+    add_agents(authority)
+    with authority.db.write() as session:
+        for name in ("rita", "quentin"):
+            escrow_policy.add_agent(authority, session, username=name, dept_name="Law", actor="test")
+    weak = {"rita": AGENT_PASSPHRASES["rita"], "quentin": passphrase}
+    refused = pytest.raises(InvalidInput, match=f"passphrase of recovery agent 'quentin' {rule}")
+    with refused, authority.db.write() as session:
+        escrow_policy.set_policy(
+            authority, session, dept_name="Law", enabled=True, mode="quorum", approvals=2,
+            passphrases=weak, actor="test",
+        )  # fmt: skip
+    with authority.db.read() as session:
+        assert session.execute(select(func.count(EscrowDomainKeyRow.id))).scalar_one() == 0
+        assert all(a.sealed_share is None for a in session.execute(select(EscrowAgent)).scalars())

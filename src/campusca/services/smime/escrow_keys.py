@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from campusca import escrow
 from campusca.db.escrow import EscrowAgent, EscrowDomain, EscrowDomainKeyRow, KeyCustody
 from campusca.db.models import Person
+from campusca.identity.passphrases import judge_passphrase
 from campusca.keys import KeyType
 from campusca.pki.signing import RsaDecrypter
 from campusca.services import audit
@@ -139,6 +140,16 @@ def check_quorum(
         raise InvalidInput(
             f"splitting the escrow key of {domain.scope} needs the passphrase of every agent; missing: {', '.join(missing)}"
         )
+    if need_all:  # shares are about to be sealed: each passphrase is what guards its share offline
+        for agent in agents:
+            check_agent_passphrase(agent, passphrases[agent])
+
+
+def check_agent_passphrase(agent: str, passphrase: str) -> None:
+    """A recovery agent's share passphrase must pass the passphrase policy (the sealed share sits in the DB)."""
+    verdict = judge_passphrase(passphrase, what=f"passphrase of recovery agent {agent!r}", related=(agent,))
+    if not verdict.accepted:
+        raise InvalidInput(verdict.refusal or f"passphrase of recovery agent {agent!r} is too weak")
 
 
 def split_into_shares(
