@@ -12,14 +12,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from campusca import escrow
-from campusca.db.escrow import EscrowAgent, EscrowDomainKeyRow
+from campusca.db.escrow import EscrowAgent, EscrowDomainKeyRow, RecoveryRequest
 from campusca.db.models import AuditRecord
 from campusca.keys import KeyNotFound, SoftwareKeyBackend, read_master_key
 from campusca.services.authority import Authority
 from campusca.services.people.registry import get_person
-from campusca.services.smime import escrow_policy
+from campusca.services.smime import escrow_policy, recovery
 from campusca.services.smime.escrow_keys import active_key, domain_decrypter
-from tests.integration.escrow.helpers import AGENT_PASSPHRASES, add_agents, enable_escrow, issue
+from campusca.services.smime.recovery_release import release_lost_key
+from tests.integration.escrow.helpers import AGENT_PASSPHRASES, PASSWORD, add_agents, enable_escrow, issue
 from tests.support.ca import CaHome
 
 AGENTS = ("rita", "quentin", "victor")
@@ -155,3 +156,32 @@ def test_leaving_quorum_mode_erases_the_sealed_key_and_every_share(authority: Au
         assert shares and all(s is None for s in shares)
         domain = retired[0].domain
         assert active_key(domain) is not None and active_key(domain).mode == "simple"  # type: ignore[union-attr]
+
+
+def _files_holding(home: Path, secret: bytes) -> list[str]:
+    return sorted(
+        str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and secret in p.read_bytes()
+    )
+
+
+def test_a_released_recovery_leaves_no_handover_material_on_disk(authority: Authority, ca: CaHome) -> None:
+    add_agents(authority)
+    enable_escrow(authority, dept="Law", mode="quorum", approvals=2, agents=AGENTS)
+    issue(authority, "mary")
+    request = recovery.request_recovery(authority, username="mary", reason="lost-key", actor="cli")
+    for agent in ("rita", "victor"):
+        recovery.approve(
+            authority, request_id=request.id, agent=agent, passphrase=AGENT_PASSPHRASES[agent], actor="cli"
+        )
+    with authority.db.read() as session:
+        row = session.get(RecoveryRequest, request.id)
+        assert row is not None and row.handover_sealed_key is not None
+        material = [
+            row.handover_sealed_key,
+            *(a.handed_over_share for a in row.approvals if a.handed_over_share),
+        ]
+    assert len(material) == 3 and all(_files_holding(ca.home, m) for m in material)
+    release_lost_key(
+        authority, request_id=request.id, password=PASSWORD, release_code=request.release_code, actor="cli"
+    )
+    assert [_files_holding(ca.home, m) for m in material] == [[], [], []]
