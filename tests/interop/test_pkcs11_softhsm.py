@@ -112,3 +112,57 @@ def test_wrong_pin_is_a_clear_error(tmp_path: Path) -> None:
     result = _campusca(tmp_path / "home", env, "init")
     assert result.returncode == 1
     assert "cannot open PKCS#11 token" in result.stderr and "000000" not in result.stderr
+
+
+# Run in a process of its own: SoftHSM reads SOFTHSM2_CONF once per process, at C_Initialize.
+_DESTROY_SCRIPT = """
+import sys
+from campusca.keys import KeyNotFound, KeyType
+from campusca.keys.pkcs11 import Pkcs11KeyBackend
+
+backend = Pkcs11KeyBackend(module=sys.argv[1], token_label=sys.argv[2], pin=sys.argv[3])
+backend.generate("escrow-7-old", KeyType.RSA_2048)
+backend.generate("issuing-ca", KeyType.EC_P256)
+backend.signer("escrow-7-old")
+print("destroyed", backend.destroy("escrow-7-old"))
+print("exists", backend.exists("escrow-7-old"), backend.exists("issuing-ca"))
+print("again", backend.destroy("escrow-7-old"))
+try:
+    backend.signer("escrow-7-old")
+except KeyNotFound:
+    print("signer refused")
+"""
+
+_LIST_SCRIPT = """
+import sys
+import pkcs11
+
+token = pkcs11.lib(sys.argv[1]).get_token(token_label=sys.argv[2])
+with token.open(user_pin=sys.argv[3]) as session:
+    print(sorted(str(o[pkcs11.Attribute.LABEL]) for o in session.get_objects()))
+"""
+
+
+def test_a_destroyed_key_is_gone_from_the_token_for_good(tmp_path: Path) -> None:
+    require_peer("softhsm2-util")
+    if not Path(SOFTHSM_MODULE).exists():
+        require_peer("libsofthsm2.so")
+    token = make_token(tmp_path / "hsm")
+    env = {**os.environ, "SOFTHSM2_CONF": str(token.conf)}
+    args = [token.module, token.label, token.pin]
+
+    def run(script: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert run(_DESTROY_SCRIPT).splitlines() == [
+        "destroyed True",
+        "exists False True",
+        "again False",
+        "signer refused",
+    ]
+    # A fresh session on the token: the private and public halves are both gone, other keys stay.
+    assert run(_LIST_SCRIPT).strip() == "['issuing-ca', 'issuing-ca']"

@@ -32,7 +32,7 @@ from tests.support.peers import require_peer
 
 pytestmark = pytest.mark.interop
 
-PW = {"bob": "bob-p12-pass", "mary": "mary-p12-pass"}
+PW = {"bob": "bob keeps his file safe", "mary": "mary keeps this file safe"}
 BODY = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nHello, the minutes are attached.\r\n"
 
 
@@ -274,15 +274,23 @@ def test_mary_signs_and_encrypts_with_gpgsm_bob_reads_it_with_openssl_and_campus
 def test_revoked_signer_is_refused_by_gpgsm_dirmngr_openssl_and_campusca(site: Site) -> None:
     alice = str(site.work / "alice.p12")
     site.ca.cli(
-        "smime", "issue", "alice", "--password", "alice-p12-pass", "--legacy", "--split", "--out", alice
+        "smime",
+        "issue",
+        "alice",
+        "--password",
+        "alice keeps her files safe",
+        "--legacy",
+        "--split",
+        "--out",
+        alice,
     )
     imported = site.gpgsm(
-        "bob", "--import", str(site.work / "alice-signing.p12"), passphrase="alice-p12-pass"
+        "bob", "--import", str(site.work / "alice-signing.p12"), passphrase="alice keeps her files safe"
     )
     assert imported.returncode == 0
     (site.work / "alice.txt").write_bytes(BODY)
     signed = site.gpgsm("bob", "-u", "alice@example.edu", "--detach-sign", "-o", str(site.work / "alice.p7s"),
-                        str(site.work / "alice.txt"), passphrase="alice-p12-pass")  # fmt: skip
+                        str(site.work / "alice.txt"), passphrase="alice keeps her files safe")  # fmt: skip
     assert signed.returncode == 0, signed.stderr
     site.fresh_crls("bob")
     good = site.gpgsm(
@@ -290,7 +298,7 @@ def test_revoked_signer_is_refused_by_gpgsm_dirmngr_openssl_and_campusca(site: S
     )
     assert b"TRUST_FULLY" in good.stdout, good.stderr
     serial = load_pkcs12(
-        (site.work / "alice-signing.p12").read_bytes(), b"alice-p12-pass"
+        (site.work / "alice-signing.p12").read_bytes(), b"alice keeps her files safe"
     ).certificate.serial_number
     site.ca.cli("cert", "revoke", format(serial, "x"), "--reason", "keyCompromise")
     site.fresh_crls("bob")
@@ -299,7 +307,7 @@ def test_revoked_signer_is_refused_by_gpgsm_dirmngr_openssl_and_campusca(site: S
     )
     assert revoked.returncode != 0 and b"TRUST_NEVER" in revoked.stdout
     assert b"revoked" in revoked.stderr
-    key, cert = site.pem_pair("alice-signing.p12", "alice-p12-pass", "alice-sign")
+    key, cert = site.pem_pair("alice-signing.p12", "alice keeps her files safe", "alice-sign")
     site.openssl(
         "cms", "-sign", "-in", "alice.txt", "-signer", str(cert), "-inkey", str(key), "-out", "alice.eml"
     )
@@ -325,9 +333,15 @@ def test_mary_loses_her_key_and_reads_archived_mail_with_the_recovered_file(site
     site.ca.cli("recovery", "approve", str(request["id"]), "--as", "rita")
     recovered = site.work / "mary-recovered.p12"
     site.ca.cli(
-        "recovery", "release", str(request["id"]), "--password", "recovery-pass", "--out", str(recovered)
+        "recovery",
+        "release",
+        str(request["id"]),
+        "--password",
+        "recovered keys travel safely",
+        "--out",
+        str(recovered),
     )
-    contents = load_pkcs12(recovered.read_bytes(), b"recovery-pass")
+    contents = load_pkcs12(recovered.read_bytes(), b"recovered keys travel safely")
     old_serial = x509.load_pem_x509_certificate(old_cert.read_bytes()).serial_number
     history = {c.serial_number: k for k, c in contents.extra}
     assert old_serial in history

@@ -48,6 +48,8 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed, not left in free space (erased secrets, issue 9).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +70,31 @@ def after_commit(session: Session, key: object, hook: Callable[[], None]) -> Non
 
 def _is_busy(error: OperationalError) -> bool:
     return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
+
+
+CHECKPOINT_BUSY_MS = 2000
+
+
+def checkpoint_wal(bind: Engine | Connection) -> bool:
+    """`PRAGMA wal_checkpoint(TRUNCATE)` on a connection of its own, outside any transaction.
+
+    TRUNCATE waits for readers to leave the WAL and holds new writers meanwhile, so it waits at most
+    CHECKPOINT_BUSY_MS rather than the usual 30 s: under load it gives up (False) instead of stalling.
+    """
+    if bind.dialect.name != "sqlite":
+        return True
+    connection = bind.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+        try:
+            busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")  # back to the pool as it came
+            cursor.close()
+    finally:
+        connection.close()
+    return bool(busy == 0)
 
 
 class Database:
@@ -138,6 +165,14 @@ class Database:
         with self._read_engine.connect() as connection:
             yield connection
             connection.rollback()
+
+    def checkpoint_wal(self) -> bool:
+        """Copy the WAL into the database file and truncate it to zero bytes (SQLite; a no-op elsewhere).
+
+        Called after a commit that erased secret material: until then the old page images, secrets
+        included, stay readable in `campusca.db-wal`. False when readers kept it from finishing.
+        """
+        return checkpoint_wal(self._write_engine)
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied."""

@@ -51,6 +51,14 @@ class _Token:
             raise KeyNotFound(f"no key named {label!r} on the token")
         return found[0]
 
+    def destroy_all(self, label: str) -> int:
+        """Destroy every object (private key, public key, certificate) with this label; returns how many."""
+        with self.lock:
+            found = list(self.session.get_objects({Attribute.LABEL: label}))
+            for item in found:
+                item.destroy()
+        return len(found)
+
 
 def _refuse(*_: object) -> NoReturn:
     raise KeyBackendError("private keys in the HSM cannot be exported")
@@ -164,6 +172,16 @@ class Pkcs11KeyBackend:
         except KeyNotFound:
             return False
         return True
+
+    def destroy(self, label: str) -> bool:
+        """C_DestroyObject on the key pair: the token keeps no copy (it was never extractable)."""
+        self._cache.pop(label, None)
+        try:
+            return self._token.destroy_all(label) > 0
+        except pkcs11.PKCS11Error as error:
+            raise KeyBackendError(
+                f"cannot destroy key {label!r} on the token: {type(error).__name__}"
+            ) from None
 
     def generate(self, label: str, key_type: KeyType) -> CertificateIssuerPrivateKeyTypes:
         if self.exists(label):

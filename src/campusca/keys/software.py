@@ -47,6 +47,15 @@ def read_master_key(env_value: str | None, path: Path) -> bytes:
         ) from None
 
 
+def _sync_directory(directory: Path) -> None:
+    """Make an unlink durable: the directory entry is gone after a crash too."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SoftwareKeyBackend:
     """Stores encrypted PKCS#8 files in a directory; decrypted keys are cached in memory."""
 
@@ -69,6 +78,33 @@ class SoftwareKeyBackend:
 
     def exists(self, label: str) -> bool:
         return self._path(label).exists()
+
+    def destroy(self, label: str) -> bool:
+        """Overwrite the key file with zeros, sync, then unlink it; the cached key is dropped too.
+
+        Unlinking alone leaves the encrypted PKCS#8 in free disk blocks, where a copy of the disk plus
+        the master key would still open it; overwriting in place first removes it on ordinary (ext4, xfs)
+        filesystems. Copy-on-write filesystems and SSD wear levelling may still keep old blocks: there
+        only full-disk encryption helps (docs/escrow.md).
+        """
+        path = self._path(label)
+        with self._lock:
+            self._cache.pop(label, None)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            remaining = os.fstat(fd).st_size
+            zeros = bytes(min(remaining, 1 << 16))
+            while remaining > 0:
+                remaining -= os.write(fd, zeros[:remaining])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        path.unlink()
+        _sync_directory(self._directory)
+        return True
 
     def store(self, label: str, key: CertificateIssuerPrivateKeyTypes) -> None:
         """Encrypt and write a key; refuses to replace an existing one."""

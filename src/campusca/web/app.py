@@ -9,7 +9,7 @@ from campusca import __version__
 from campusca.config import load_settings
 from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
-from campusca.web import crl, enroll, home, ocsp
+from campusca.web import crl, enroll, home, logredact, ocsp
 from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
@@ -80,4 +80,5 @@ def create_app(authority: Authority) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """Factory for uvicorn workers: settings from CAMPUSCA_HOME and the environment."""
+    logredact.install()  # in each worker, after uvicorn configured its loggers: no token in the access log
     return create_app(open_authority(load_settings()))

@@ -14,7 +14,7 @@ PASSWORD = "one-time-pass"
 AGENT_PASSPHRASES = {
     "rita": "rita's long passphrase",
     "quentin": "quentin's passphrase",
-    "victor": "victor's secret",
+    "victor": "victor guards the third share",
 }
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from campusca.db.escrow import EscrowAgent, EscrowDomainKeyRow, KeyCustody
 from campusca.db.models import AuditRecord
+from campusca.keys import KeyNotFound
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, InvalidInput, PolicyViolation
 from campusca.services.people.registry import get_person
@@ -167,7 +168,34 @@ def test_switching_simple_to_quorum_rewraps_every_archived_key(authority: Author
         custody = escrowed_custody(session, mary, domain.id)
         assert [c.domain_key_id for c in custody] == [key.id]
         old = next(k for k in domain.keys if not k.active)
-        # The retired simple key no longer opens the record: it was re-wrapped to the quorum key.
-        with pytest.raises(PolicyViolation, match="failed authentication"):
+        # The record was re-wrapped to the quorum key, and the retired simple key is gone for good.
+        assert old.key_label is not None and not authority.keys.exists(old.key_label)
+        with pytest.raises(KeyNotFound):
             recover_key(custody[0], domain_decrypter(authority, old))
         assert session.execute(select(func.count(KeyCustody.id))).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "rule"),
+    [
+        pytest.param("a", "must be at least 12 characters", id="fail-one-character"),
+        pytest.param("sunflowersunflower", "is too weak", id="fail-dictionary-word"),
+    ],
+)
+def test_a_weak_agent_passphrase_is_refused_before_any_share_is_sealed(
+    authority: Authority, passphrase: str, rule: str
+) -> None:
+    add_agents(authority)
+    with authority.db.write() as session:
+        for name in ("rita", "quentin"):
+            escrow_policy.add_agent(authority, session, username=name, dept_name="Law", actor="test")
+    weak = {"rita": AGENT_PASSPHRASES["rita"], "quentin": passphrase}
+    refused = pytest.raises(InvalidInput, match=f"passphrase of recovery agent 'quentin' {rule}")
+    with refused, authority.db.write() as session:
+        escrow_policy.set_policy(
+            authority, session, dept_name="Law", enabled=True, mode="quorum", approvals=2,
+            passphrases=weak, actor="test",
+        )  # fmt: skip
+    with authority.db.read() as session:
+        assert session.execute(select(func.count(EscrowDomainKeyRow.id))).scalar_one() == 0
+        assert all(a.sealed_share is None for a in session.execute(select(EscrowAgent)).scalars())

@@ -136,7 +136,9 @@ def test_refusals_are_problem_documents(
 def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> None:
     _escrow_on(api)
     assert api.post(
-        "/api/v1/smime/certificates", {"username": "mary", "password": "mary-pass-1"}, login("mary")
+        "/api/v1/smime/certificates",
+        {"username": "mary", "password": "mary picks a long passphrase"},
+        login("mary"),
     ).is_success
     assert api.post("/api/v1/smime/certificates", {"username": "bob"}, login("bob")).is_success
     authority = open_authority(load_settings(api.ca.home))
@@ -151,19 +153,33 @@ def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> 
     rid = requested.json()["id"]
     own = api.post(f"/api/v1/recovery/requests/{rid}/approve", {}, login("rita"))
     assert own.status_code == 403 and "own request" in own.json()["message"]
-    early = api.post(f"/api/v1/recovery/requests/{rid}/release", {"password": "recovered-1"}, login("rita"))
+    early = api.post(
+        f"/api/v1/recovery/requests/{rid}/release",
+        {"password": "recovered keys travel safely"},
+        login("rita"),
+    )
     assert early.status_code == 422
     approved = api.post(f"/api/v1/recovery/requests/{rid}/approve", {}, login("quentin"))
     assert approved.json()["status"] == "approved"
-    stranger = api.post(f"/api/v1/recovery/requests/{rid}/release", {"password": "recovered-1"}, login("bob"))
+    stranger = api.post(
+        f"/api/v1/recovery/requests/{rid}/release", {"password": "recovered keys travel safely"}, login("bob")
+    )
     assert stranger.status_code == 403
     released = api.post(
-        f"/api/v1/recovery/requests/{rid}/release", {"password": "recovered-1"}, login("rita")
+        f"/api/v1/recovery/requests/{rid}/release",
+        {"password": "recovered keys travel safely"},
+        login("rita"),
     )
     assert released.status_code == 200, released.text
     p12 = base64.b64decode(released.json()["pkcs12"])
-    assert b"the minutes are attached" in decrypt(archived, pkcs12=p12, password="recovered-1")
-    again = api.post(f"/api/v1/recovery/requests/{rid}/release", {"password": "recovered-1"}, login("rita"))
+    assert b"the minutes are attached" in decrypt(
+        archived, pkcs12=p12, password="recovered keys travel safely"
+    )
+    again = api.post(
+        f"/api/v1/recovery/requests/{rid}/release",
+        {"password": "recovered keys travel safely"},
+        login("rita"),
+    )
     assert again.status_code == 409
     listed = httpx.get(f"{api.url}/api/v1/recovery/requests", headers=api.auditor).json()
     assert listed[0]["status"] == "released" and listed[0]["approvals"] == ["quentin"]

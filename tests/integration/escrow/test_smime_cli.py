@@ -15,6 +15,12 @@ from tests.support.ca import CaHome, free_port, write_public_url
 
 ORG = "Example University"
 
+P12_PASSWORDS = {
+    "bob": "bob keeps his file safe",
+    "mary": "mary keeps this file safe",
+    "alice": "alice keeps her files safe",
+}
+
 
 @dataclass(frozen=True)
 class Site:
@@ -38,7 +44,7 @@ def site(ca_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Site:
     ca.cli("escrow", "policy", "--org", ORG, "--enabled", "--mode", "simple", "--approvals", "1")
     ca.cli("escrow", "policy", "--dept", "Physics", "--disabled")
     for name in ("bob", "mary", "alice"):
-        ca.cli("smime", "issue", name, "--password", f"{name}-p12-pass", "--out", str(files / f"{name}.p12"))
+        ca.cli("smime", "issue", name, "--password", P12_PASSWORDS[name], "--out", str(files / f"{name}.p12"))
     (files / "msg.eml").write_bytes(mail())
     (files / "garbage.eml").write_bytes(b"Subject: hello\r\n\r\nnot signed\r\n")
     (files / "empty.eml").write_bytes(b"")
@@ -52,11 +58,11 @@ def test_bob_signs_and_encrypts_mary_decrypts_and_verifies_on_the_command_line(
     ca, d = site.ca, tmp_path
     for name in ("msg.eml", "bob.p12", "mary.p12"):
         shutil.copy(site.files / name, d / name)
-    ca.cli("smime", "sign", str(d / "msg.eml"), "--p12", str(d / "bob.p12"), "--password", "bob-p12-pass",
+    ca.cli("smime", "sign", str(d / "msg.eml"), "--p12", str(d / "bob.p12"), "--password", "bob keeps his file safe",
            "--out", str(d / "signed.eml"))  # fmt: skip
     encrypted = ca.cli("smime", "encrypt", str(d / "signed.eml"), "--out", str(d / "enc.eml"))
     assert "mary@example.edu, bob@example.edu" in encrypted.stderr
-    ca.cli("smime", "decrypt", str(d / "enc.eml"), "--p12", str(d / "mary.p12"), "--password", "mary-p12-pass",
+    ca.cli("smime", "decrypt", str(d / "enc.eml"), "--p12", str(d / "mary.p12"), "--password", "mary keeps this file safe",
            "--out", str(d / "plain.eml"))  # fmt: skip
     verified = json.loads(ca.cli("smime", "verify", str(d / "plain.eml"), "--json").stdout)
     assert verified["valid"] is True and verified["signer"] == "bob@example.edu"
@@ -72,7 +78,7 @@ def test_issue_tells_the_person_whether_the_key_is_escrowed(ca: CaHome, tmp_path
     assert (tmp_path / "alice.p12").stat().st_mode & 0o077 == 0
     ca.cli("escrow", "agent", "add", "rita", "--org", ORG)
     ca.cli("escrow", "policy", "--org", ORG, "--enabled")
-    data = json.loads(ca.cli("smime", "issue", "alice", "--password", "alice-pass-1", "--out",
+    data = json.loads(ca.cli("smime", "issue", "alice", "--password", "alice picks a long passphrase", "--out",
                              str(tmp_path / "alice2.p12"), "--json").stdout)  # fmt: skip
     assert data["escrowed"] is True and data["password"] is None and "escrowed by" in data["notice"]
 
@@ -92,7 +98,15 @@ def test_issue_tells_the_person_whether_the_key_is_escrowed(ca: CaHome, tmp_path
             id="fail-p12-password",
         ),
         pytest.param(
-            ("smime", "decrypt", "{d}/msg.eml", "--p12", "{d}/mary.p12", "--password", "mary-p12-pass"),
+            (
+                "smime",
+                "decrypt",
+                "{d}/msg.eml",
+                "--p12",
+                "{d}/mary.p12",
+                "--password",
+                "mary keeps this file safe",
+            ),
             "is not application/pkcs7-mime",
             id="fail-not-encrypted",
         ),
@@ -138,20 +152,32 @@ def test_quorum_recovery_on_the_command_line_prompts_for_secrets(ca: CaHome, tmp
     ca.cli("escrow", "agent", "add", "rita", "--dept", "Law")
     # Every agent's passphrase is asked for (one per line on standard input when it is not a terminal).
     ca.cli("escrow", "policy", "--dept", "Law", "--enabled", "--mode", "quorum", "--approvals", "2",
-           input="quentin's pass\nvictor's pass\nrita's pass\n")  # fmt: skip
+           input="quentin's passphrase\nvictor guards the third share\nrita's long passphrase\n")  # fmt: skip
     shown = json.loads(ca.cli("escrow", "show", "--json").stdout)
     law = next(v for v in shown if v["scope"] == f"department:{ORG}/Law")
     assert law["key"]["mode"] == "quorum" and law["key"]["threshold"] == 2
-    ca.cli("smime", "issue", "mary", "--password", "mary-p12-pass", "--out", str(issued / "mary-law.p12"))
+    ca.cli(
+        "smime",
+        "issue",
+        "mary",
+        "--password",
+        "mary keeps this file safe",
+        "--out",
+        str(issued / "mary-law.p12"),
+    )
     request = json.loads(ca.cli("recovery", "request", "mary", "--reason", "lost-key", "--json").stdout)
     assert request["release_code"]
-    ca.cli("recovery", "approve", str(request["id"]), "--as", "victor", input="victor's pass\n")
-    pending = ca.cli("recovery", "release", str(request["id"]), "--password", "new-p12-pass", "--out",
+    ca.cli(
+        "recovery", "approve", str(request["id"]), "--as", "victor", input="victor guards the third share\n"
+    )
+    pending = ca.cli("recovery", "release", str(request["id"]), "--password", "new recovery file passphrase", "--out",
                      str(issued / "r.p12"), "--release-code", request["release_code"], check=False)  # fmt: skip
     assert pending.returncode == 1 and "1 of 2 approvals" in pending.stderr
     assert not (issued / "r.p12").exists()
-    ca.cli("recovery", "approve", str(request["id"]), "--as", "quentin", "--passphrase", "quentin's pass")
-    ca.cli("recovery", "release", str(request["id"]), "--password", "new-p12-pass", "--out", str(issued / "r.p12"),
+    ca.cli(
+        "recovery", "approve", str(request["id"]), "--as", "quentin", "--passphrase", "quentin's passphrase"
+    )
+    ca.cli("recovery", "release", str(request["id"]), "--password", "new recovery file passphrase", "--out", str(issued / "r.p12"),
            input=request["release_code"] + "\n")  # fmt: skip
     listed = json.loads(ca.cli("recovery", "list", "--user", "mary", "--json").stdout)
     assert listed[0]["status"] == "released" and listed[0]["approvals"] == ["victor", "quentin"]

@@ -154,6 +154,7 @@ def test_a_new_pair_supersedes_the_old_one_in_the_directory(authority: Authority
     [
         pytest.param("nobody", {}, NotFound, id="fail-unknown-user"),
         pytest.param("bob", {"password": "short"}, InvalidInput, id="fail-short-password"),
+        pytest.param("bob", {"password": "sunflowersunflower"}, InvalidInput, id="fail-weak-password"),
         pytest.param("bob", {"signing_csr": b"garbage"}, InvalidInput, id="fail-garbage-csr"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -65,3 +66,20 @@ def test_master_key_file_is_0600_and_env_wins(tmp_path: Path) -> None:
         create_master_key_file(path)
     with pytest.raises(MasterKeyError, match="CAMPUSCA_MASTER_KEY"):
         read_master_key(None, tmp_path / "absent.key")
+
+
+def test_destroyed_key_is_overwritten_unlinked_and_forgotten(tmp_path: Path) -> None:
+    backend = SoftwareKeyBackend(tmp_path, b"m")
+    backend.generate("escrow-1-abc", KeyType.EC_P256)
+    backend.signer("escrow-1-abc")  # now cached in memory too
+    path = tmp_path / "escrow-1-abc.key.json"
+    size = path.stat().st_size
+    # A second name for the same inode shows what became of the bytes on disk after the unlink.
+    witness = tmp_path / "witness"
+    os.link(path, witness)
+    assert backend.destroy("escrow-1-abc") is True
+    assert not path.exists() and not backend.exists("escrow-1-abc")
+    assert witness.read_bytes() == bytes(size)  # zeros where the encrypted PKCS#8 was
+    with pytest.raises(KeyNotFound):
+        backend.signer("escrow-1-abc")
+    assert backend.destroy("escrow-1-abc") is False  # idempotent: nothing left to destroy

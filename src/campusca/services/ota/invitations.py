@@ -17,6 +17,7 @@ from campusca.db.ota import Device, Invitation, OutboxMessage
 from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, SmsSender
 from campusca.services import audit
 from campusca.services.authority import Authority
+from campusca.services.erasure import erase_after_commit
 from campusca.services.errors import ChallengeRejected, ChallengeSpent, InvalidInput, NotFound
 from campusca.services.notifications import make_email_sender, make_sms_sender
 from campusca.services.people.registry import get_person
@@ -48,7 +49,7 @@ class Delivery:
     invitation_id: int | None
     channel: str
     recipient: str
-    status: str  # pending | sent | failed
+    status: str  # pending | sent | failed | cancelled (link used or withdrawn before it went out)
     attempts: int
     error: str | None
     next_attempt_at: datetime | None
@@ -190,6 +191,7 @@ def mark_used(session: Session, invitation: Invitation, now: datetime) -> None:
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise ChallengeSpent("this enrollment link has already been used; ask for a new one")
     invitation.used_at = now
+    _withdraw_messages(session, invitation.id)
 
 
 def cancel_invitation(authority: Authority, session: Session, invitation_id: int, *, actor: str) -> None:
@@ -199,6 +201,7 @@ def cancel_invitation(authority: Authority, session: Session, invitation_id: int
     if row.used_at is not None or row.cancelled_at is not None:
         raise InvalidInput(f"invitation {invitation_id} is already used or withdrawn")
     row.cancelled_at = authority.now()
+    _withdraw_messages(session, row.id)
     audit.record(
         session,
         actor=actor,
@@ -207,6 +210,18 @@ def cancel_invitation(authority: Authority, session: Session, invitation_id: int
         details={"id": row.id},
         at=authority.now(),
     )
+
+
+def _withdraw_messages(session: Session, invitation_id: int) -> None:
+    """A used or withdrawn link is never sent: its queued messages are cancelled and their text erased."""
+    withdrawn = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.status == "pending")
+        .values(status="cancelled", body=None)
+        .execution_options(synchronize_session=False)
+    )
+    if withdrawn.rowcount:  # type: ignore[attr-defined]
+        erase_after_commit(session)
 
 
 def deliver_message(authority: Authority, message_id: int, senders: Senders | None = None) -> Delivery:
@@ -252,10 +267,12 @@ def _record_attempt(authority: Authority, message_id: int, error: str | None) ->
         action = "invitation.delivered"
         if error is None:
             row.status, row.sent_at, row.body, row.last_error = "sent", now, None, None
+            erase_after_commit(session)  # the link left with the message: no copy stays behind
         else:
             row.last_error = error
             if row.attempts >= authority.settings.outbox_max_attempts:
                 row.status, row.body = "failed", None  # final: reported, and the secret link is erased
+                erase_after_commit(session)
                 action = "invitation.delivery_failed"
             else:
                 delay = BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]

@@ -17,16 +17,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campusca import escrow
 from campusca.db.escrow import EscrowAgent, EscrowDomain, EscrowDomainKeyRow, KeyCustody
 from campusca.db.models import Person
+from campusca.identity.passphrases import judge_passphrase
 from campusca.keys import KeyType
 from campusca.pki.signing import RsaDecrypter
 from campusca.services import audit
 from campusca.services.authority import Authority
+from campusca.services.erasure import erase_after_commit
 from campusca.services.errors import InvalidInput, PolicyViolation
 
 SIMPLE = "simple"
@@ -138,6 +140,16 @@ def check_quorum(
         raise InvalidInput(
             f"splitting the escrow key of {domain.scope} needs the passphrase of every agent; missing: {', '.join(missing)}"
         )
+    if need_all:  # shares are about to be sealed: each passphrase is what guards its share offline
+        for agent in agents:
+            check_agent_passphrase(agent, passphrases[agent])
+
+
+def check_agent_passphrase(agent: str, passphrase: str) -> None:
+    """A recovery agent's share passphrase must pass the passphrase policy (the sealed share sits in the DB)."""
+    verdict = judge_passphrase(passphrase, what=f"passphrase of recovery agent {agent!r}", related=(agent,))
+    if not verdict.accepted:
+        raise InvalidInput(verdict.refusal or f"passphrase of recovery agent {agent!r} is too weak")
 
 
 def split_into_shares(
@@ -160,6 +172,8 @@ def split_into_shares(
         agent.sealed_share = setup.sealed_shares[agent.person.username]
         agent.share_key_id = row.id
     session.flush()
+    # A re-split overwrites the old shares and sealed key, which together still rebuild the domain key.
+    erase_after_commit(session)
 
 
 def unseal_agent_share(agent: EscrowAgent, row: EscrowDomainKeyRow, passphrase: str) -> escrow.Share:
@@ -310,3 +324,34 @@ def rewrap_records(
         custody.domain_key_id = new.id
     session.flush()
     return len(rows)
+
+
+def destroy_retired_generation(
+    authority: Authority, session: Session, domain: EscrowDomain, old: EscrowDomainKeyRow, *, actor: str
+) -> None:
+    """Destroy a key generation whose records were all re-wrapped: nothing that opens them is kept.
+
+    Simple mode: the backend key is destroyed once this transaction commits (a rollback keeps it, with
+    the records it still opens). Quorum mode: the sealed domain key and the agents' shares of it are
+    erased now. Older retired simple keys whose destruction failed earlier are tried again.
+    """
+    left = session.execute(
+        select(func.count(KeyCustody.id)).where(KeyCustody.domain_key_id == old.id)
+    ).scalar_one()
+    if left:
+        raise PolicyViolation(f"{left} archive records still use the old escrow key; it was kept")
+    old.encrypted_domain_key = None
+    for agent in domain.agents:
+        if agent.share_key_id == old.id:
+            agent.sealed_share, agent.share_key_id = None, None
+    session.flush()
+    labels = [k.key_label for k in domain.keys if not k.active and k.key_label is not None]
+    erase_after_commit(session, backend=authority.keys, key_labels=labels)
+    audit.record(
+        session,
+        actor=actor,
+        action="escrow.domain_key_destroyed",
+        target=f"escrow:{domain.scope}",
+        details={"mode": old.mode, "public_key_sha256": old.public_key_sha256},
+        at=authority.now(),
+    )

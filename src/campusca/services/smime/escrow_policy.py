@@ -2,8 +2,8 @@
 
 A department inherits its organisation's policy while its own escrow columns are NULL; a department
 that sets a policy gets its own escrow domain (key and agents). The domain key is created when escrow is
-turned on; changing the mode creates a new key generation and re-wraps every archive record to it, so
-no record stays under a key the new mode does not protect.
+turned on; changing the mode creates a new key generation, re-wraps every archive record to it and
+destroys the old generation, so no record stays under a key the new mode does not protect.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from campusca.services.smime.escrow_keys import (
     active_key,
     combine_with_passphrases,
     create_domain_key,
+    destroy_retired_generation,
     domain_decrypter,
     rewrap_records,
     split_into_shares,
@@ -299,7 +300,9 @@ def _ensure_key(
             split_into_shares(session, domain, current, der, approvals, passphrases)
             _audit_split(authority, session, domain, approvals, actor)
         return
-    # A mode change: a new key generation, every record re-wrapped to it, the old one retired.
+    # A mode change: a new key generation, every record re-wrapped to it, then the old one destroyed
+    # (a copy of the data directory taken afterwards must not open a record without the new mode's
+    # protection: issue 9).
     quorum_der = combine_with_passphrases(domain, current, passphrases) if current.mode == QUORUM else None
     old_decrypter = domain_decrypter(authority, current, quorum_key_der=quorum_der)
     current.active, current.retired_at = False, authority.now()
@@ -321,6 +324,7 @@ def _ensure_key(
         },
         at=authority.now(),
     )
+    destroy_retired_generation(authority, session, domain, current, actor=actor)
 
 
 def _audit_split(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from campusca.db.escrow import EscrowDomain, KeyCustody
 from campusca.db.models import Certificate, Person
+from campusca.identity.passphrases import judge_passphrase
 from campusca.pki.crl import RevocationReason
 from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid
@@ -37,7 +38,6 @@ from campusca.services.smime.escrow_policy import EffectivePolicy, effective_pol
 SIGNING = "smime-signing"
 ENCRYPTION = "smime-encryption"
 SMIME_PROFILES = (SIGNING, ENCRYPTION)
-MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,13 @@ def _cert_json(issued: IssuedCertificate) -> dict[str, object]:
     return {"serial": issued.serial_hex, "profile": issued.profile, "pem": issued.pem.decode()}
 
 
+def check_export_password(password: str, *, owner: str) -> None:
+    """A PKCS#12 password chosen by a person must pass the passphrase policy: the file is attacked offline."""
+    verdict = judge_passphrase(password, what="PKCS#12 password", related=(owner,))
+    if not verdict.accepted:
+        raise InvalidInput(verdict.refusal or "PKCS#12 password is too weak")
+
+
 def issue_smime(
     authority: Authority,
     session: Session,
@@ -118,8 +125,8 @@ def issue_smime(
     one current pair. The PKCS#12 holds every key campusca generated (signing first); `split` also
     makes one file per key, for clients that import a single key per file (gpgsm 2.2).
     """
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"PKCS#12 password must be at least {MIN_PASSWORD} characters")
+    if password is not None:
+        check_export_password(password, owner=username)
     person = get_person(session, username)
     policy = effective_policy(person.department)
     domain = find_domain(session, policy) if policy.enabled else None

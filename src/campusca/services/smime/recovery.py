@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from campusca.db.escrow import (
     EscrowAgent,
@@ -31,6 +31,7 @@ from campusca.db.models import Person
 from campusca.escrow.handover import HandoverKey, create_handover_key, hand_over_share
 from campusca.services import audit
 from campusca.services.authority import Authority
+from campusca.services.erasure import erase_after_commit
 from campusca.services.errors import (
     Conflict,
     EscrowDisabled,
@@ -395,6 +396,9 @@ def forget_handover(request: RecoveryRequest) -> None:
     request.handover_sealed_key = None
     for approval in request.approvals:
         approval.handed_over_share = None
+    session = object_session(request)
+    if session is not None:  # the sealed key and shares stay in the WAL until a checkpoint
+        erase_after_commit(session)
 
 
 def list_requests(

@@ -37,7 +37,7 @@ from campusca.services.smime.escrow_keys import (
     domain_decrypter,
     recover_key,
 )
-from campusca.services.smime.issue import MIN_PASSWORD, issue_escrowed_encryption
+from campusca.services.smime.issue import check_export_password, issue_escrowed_encryption
 from campusca.services.smime.messages import KeyPair, check_size, decrypt_with
 from campusca.services.smime.recovery import (
     APPROVED,
@@ -95,8 +95,7 @@ def release_lost_key(
     legacy: bool = False,
 ) -> LostKeyRelease:
     """Release a lost-key recovery once: a PKCS#12 with the new key and the whole key history."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"PKCS#12 password must be at least {MIN_PASSWORD} characters")
+    check_export_password(password, owner="")
     expire_due(authority)
     with authority.db.write() as session:
         request = _releasable(session, request_id, LOST_KEY, releaser)
