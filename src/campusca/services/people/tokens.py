@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campusca.db.ids import get_row
 from campusca.db.models import ApiToken
 from campusca.services import audit
 from campusca.services.authority import Authority
@@ -63,7 +64,7 @@ def authenticate_token(session: Session, token: str) -> TokenIdentity:
 
 
 def revoke_token(authority: Authority, session: Session, token_id: int, *, actor: str) -> None:
-    row = session.get(ApiToken, token_id)
+    row = get_row(session, ApiToken, token_id)
     if row is None:
         raise InvalidInput(f"no token with id {token_id}")
     row.revoked = True

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from campusca.services.authority import Authority
 from campusca.services.ota import invitations
 from campusca.services.people.tokens import TokenIdentity
+from campusca.web.api.params import RecordId
 from campusca.web.deps import get_authority, read_session, require_role
 
 router = APIRouter(prefix="/invitations", tags=["enrollment"])
@@ -64,7 +65,7 @@ def list_(
 
 
 @router.post("/{invitation_id}/cancel", status_code=204)
-def cancel(invitation_id: int, identity: Officer, authority: AuthorityDep) -> None:
+def cancel(invitation_id: RecordId, identity: Officer, authority: AuthorityDep) -> None:
     """Withdraw an unused invitation: its link stops working at once."""
     with authority.db.write() as session:
         invitations.cancel_invitation(authority, session, invitation_id, actor=identity.actor)

@@ -13,6 +13,7 @@ from campusca.services import scep
 from campusca.services.authority import Authority
 from campusca.services.people.registry import get_person
 from campusca.services.people.tokens import TokenIdentity
+from campusca.web.api.params import RecordId
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(prefix="/scep", tags=["scep"])
@@ -104,7 +105,7 @@ def list_enrollments(
 
 @router.post("/enrollments/{enrollment_id}/approve")
 def approve(
-    enrollment_id: int,
+    enrollment_id: RecordId,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: Annotated[Authority, Depends(get_authority)],
     session: Annotated[Session, Depends(write_session)],
@@ -115,7 +116,7 @@ def approve(
 
 @router.post("/enrollments/{enrollment_id}/reject")
 def reject(
-    enrollment_id: int,
+    enrollment_id: RecordId,
     body: RejectRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: Annotated[Authority, Depends(get_authority)],
