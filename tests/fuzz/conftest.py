@@ -24,12 +24,14 @@ def fuzz_site(ca_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     ca = CaHome(home=home, port=free_port())
     write_public_url(home, ca.port)
     tokens = {role: _create_token(ca, role) for role in ROLES}
-    csr = home.parent / "fuzz.csr"
-    csr.write_bytes(make_csr(cn="fuzz-seed")[1])
-    ca.cli("cert", "issue", "--profile", "device", "--csr", str(csr), "--user", "alice")
-    existing = int(ca.cli_json("cert", "list")[0]["serial"], 16)  # type: ignore[index]
     with serving(ca) as url, httpx.Client(timeout=30) as client:
         officer = {"Authorization": f"Bearer {tokens['ra-officer']}"}
+        issued = client.post(
+            f"{url}/api/v1/certificates",
+            json={"profile": "device", "csr": make_csr(cn="fuzz-seed")[1].decode(), "username": "alice"},
+            headers=officer,
+        )
+        assert issued.status_code == 201, issued.text
         invitation = client.post(
             f"{url}/api/v1/invitations",
             json={"username": "alice", "via": "email", "show_link": True},
@@ -49,7 +51,7 @@ def fuzz_site(ca_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             scep_challenge=challenge.json()["challenge"],
             issuing=issuing,
             scep_recipient=_recipient(ca_certs, issuing),
-            existing_serial=existing,
+            existing_serial=int(issued.json()["serial"], 16),
             openapi=client.get(f"{url}/api/v1/openapi.json").json(),
         )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
+from hypothesis import HealthCheck, settings
 
 DEFAULT_EXAMPLES = 30  # per target in `make test`; `make fuzz` raises it through CAMPUSCA_FUZZ_EXAMPLES
 FAULTS_SHOWN = 10
@@ -23,6 +24,18 @@ FAULTS_SHOWN = 10
 def examples_per_target() -> int:
     """How many inputs each target tries (CAMPUSCA_FUZZ_EXAMPLES, default a bounded few)."""
     return int(os.environ.get("CAMPUSCA_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
+
+
+def fuzz_settings(weight: int = 1) -> settings:
+    """Hypothesis settings for one target: `weight` times the per-target count, no deadline, no database
+    (nothing is written into the repository), and no health check about slow generation (some inputs
+    are signed)."""
+    return settings(
+        max_examples=examples_per_target() * weight,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )
 
 
 @dataclass
@@ -66,6 +79,8 @@ class FuzzSite:
         TALLY.inputs[target] += 1
         try:
             response = self.client.request(method, f"{self.url}{path}", **options)  # type: ignore[arg-type]
+        except httpx.LocalProtocolError:
+            raise  # the client refused to send it: a fault of the harness, not of the server
         except httpx.TransportError as error:
             self._fault(target, f"{method} {path[:120]} -> {type(error).__name__}: {error}")
             return None
