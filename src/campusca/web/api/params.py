@@ -1,4 +1,4 @@
-"""Validated path parameters shared by the REST routes.
+"""Validated path parameters for the REST routes.
 
 Row ids are SQLite/PostgreSQL 64-bit signed integers. A larger number in a path (say
 99999999999999999999) would overflow the database driver, so it is refused here as a 422 before any
