@@ -9,7 +9,7 @@ PORT ?= 8000
 DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils postgresql
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench deps venv clean
+.PHONY: run test lint bench fuzz deps venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: deps venv
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/pytest -p no:cacheprovider
+
+# The long fuzz run: CAMPUSCA_FUZZ_EXAMPLES inputs per target weight (10 weights in all: >= 100,000
+# inputs by default) against a real `campusca serve`; prints inputs tried and 5xx answers per target.
+FUZZ_EXAMPLES ?= $(or $(CAMPUSCA_FUZZ_EXAMPLES),10500)
+fuzz: venv
+	CAMPUSCA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -q -m fuzz tests/fuzz
 
 bench: venv
 	$(BIN)/python bench/ocsp.py

@@ -1,7 +1,7 @@
 """Validate configuration profiles against Apple's payload schemas (apple/device-management mdm/profiles/*.yaml).
 
-The YAML files live in `../shared/apple-device-management` beside the repository (CI clones main into
-another folder with shared/ next to it). Each payload is checked against CommonPayloadKeys plus its own
+The YAML files the tests need are vendored in `tests/vectors/apple-device-management` (MIT, Apple; origin
+in tests/vectors/README.md), so the suite needs nothing outside the repository. Each payload is checked against CommonPayloadKeys plus its own
 schema: required keys, plist types, `rangelist`, `range`, array `repetition`, unknown keys, nested subkeys,
 and keys Apple marks unavailable on iOS. The `Profile Service` top level (phase 1 of OTA) has no schema in
 that repository; its shape here follows Apple's OTA guide (research §2.2).
@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "apple-device-management"
-PROFILES_DIR = SHARED / "mdm" / "profiles"
+SCHEMAS = Path(__file__).parents[1] / "vectors" / "apple-device-management"
+PROFILES_DIR = SCHEMAS / "mdm" / "profiles"
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "<string>": (str,),

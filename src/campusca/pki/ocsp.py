@@ -67,6 +67,10 @@ def parse_ocsp_request(data: bytes) -> OcspQuery:
             nonce = request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
         except x509.ExtensionNotFound:
             nonce = None
+        if request.serial_number < 0:
+            # RFC 5280 §4.1.2.2: serials are positive; a negative one names no certificate and
+            # cannot be echoed in a response (DER signing refuses it).
+            raise OcspMalformedRequest("OCSP request serial number must not be negative")
         return OcspQuery(
             issuer_name_hash=request.issuer_name_hash,
             issuer_key_hash=request.issuer_key_hash,

@@ -44,3 +44,24 @@ def test_request_with_nonce_is_read(tmp_path) -> None:  # type: ignore[no-untype
     assert query.serial == 12345
     assert query.nonce == b"nonce-1234567890"
     assert not query.names_issuer(ca)
+
+
+def _request_with_serial(serial: int) -> bytes:
+    from asn1crypto import ocsp as asn1_ocsp
+
+    cert_id = {
+        "hash_algorithm": {"algorithm": "sha1"},
+        "issuer_name_hash": b"\x01" * 20,
+        "issuer_key_hash": b"\x02" * 20,
+        "serial_number": serial,
+    }
+    return asn1_ocsp.OCSPRequest({"tbs_request": {"request_list": [{"req_cert": cert_id}]}}).dump()
+
+
+def test_negative_serial_is_a_malformed_request() -> None:
+    with pytest.raises(OcspMalformedRequest, match="serial number must not be negative"):
+        parse_ocsp_request(_request_with_serial(-5))
+
+
+def test_serial_beyond_159_bits_is_read() -> None:
+    assert parse_ocsp_request(_request_with_serial(2**200)).serial == 2**200

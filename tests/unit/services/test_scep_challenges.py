@@ -71,3 +71,19 @@ def test_create_challenge_refuses_bad_options(authority: Authority, options: dic
 def test_enrollments_for_unknown_device_is_empty(authority: Authority) -> None:
     with authority.db.read() as session:
         assert enrollments_for_device(session, "no-such-device") == []
+
+
+@pytest.mark.parametrize(
+    "subject", ["x" * 65, "CN=" + "y" * 65, ""], ids=["fail-bare-cn-65", "fail-rfc4514-cn-65", "fail-empty"]
+)
+def test_challenge_with_over_long_expected_cn_is_invalid_input(authority: Authority, subject: str) -> None:
+    with pytest.raises(InvalidInput, match="expected subject"):
+        _challenge(authority, expected_subject=subject)
+
+
+def test_stored_over_long_expected_cn_is_invalid_input_at_enrollment() -> None:
+    from campusca.services.scep.challenges import expected_name
+
+    with pytest.raises(InvalidInput, match="1 to 64 characters"):
+        expected_name("z" * 70)  # what `_redeem` calls for a challenge stored before the check
+    assert expected_name("x" * 64).rfc4514_string() == "CN=" + "x" * 64

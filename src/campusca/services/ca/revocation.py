@@ -29,11 +29,30 @@ class RevocationResult:
     crl_number: int | None  # the CRL that lists it; None inside the transaction (signed after the commit)
 
 
+# RFC 5280 §5.3.1 and the CA/B Forum BRs §7.2.2: no hold (campusca cannot lift one, so it would be a
+# permanent revocation under the wrong label), and the CA/AA compromise codes are for CA certificates.
+END_ENTITY_REASONS = (
+    RevocationReason.UNSPECIFIED,
+    RevocationReason.KEY_COMPROMISE,
+    RevocationReason.AFFILIATION_CHANGED,
+    RevocationReason.SUPERSEDED,
+    RevocationReason.CESSATION_OF_OPERATION,
+    RevocationReason.PRIVILEGE_WITHDRAWN,
+)
+
+
 def parse_reason(text: str) -> RevocationReason:
+    """A revocation reason allowed for an end-entity certificate, in any case, dashes ignored."""
+    allowed = ", ".join(r.value for r in END_ENTITY_REASONS)
     try:
-        return RevocationReason.parse(text)
-    except PkiError as error:
-        raise InvalidInput(str(error)) from None
+        reason = RevocationReason.parse(text)
+    except PkiError:
+        raise InvalidInput(f"reason must be one of {allowed}; got {text!r}") from None
+    if reason not in END_ENTITY_REASONS:
+        raise InvalidInput(
+            f"reason {reason.value} is not allowed for end-entity certificates; use one of {allowed}"
+        )
+    return reason
 
 
 def revoke_certificate(

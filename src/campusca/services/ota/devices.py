@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.apple import DeviceAttributes
+from campusca.db.ids import get_row
 from campusca.db.models import Certificate, Person
 from campusca.db.ota import Device, DeviceEvent, Enrollment
 from campusca.pki.crl import RevocationReason
@@ -146,7 +147,7 @@ def get_device(session: Session, ref: str) -> Device:
     ref = ref.strip()
     device = session.execute(select(Device).where(Device.udid == ref)).scalar()
     if device is None and ref.isdigit():
-        device = session.get(Device, int(ref))
+        device = get_row(session, Device, int(ref))
     if device is None:
         raise NotFound(f"no device with UDID {ref!r}")
     return device

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from campusca.db.ids import get_row
 from campusca.db.models import Person
 from campusca.db.ota import Device, Invitation, OutboxMessage
 from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, SmsSender
@@ -195,7 +196,7 @@ def mark_used(session: Session, invitation: Invitation, now: datetime) -> None:
 
 
 def cancel_invitation(authority: Authority, session: Session, invitation_id: int, *, actor: str) -> None:
-    row = session.get(Invitation, invitation_id)
+    row = get_row(session, Invitation, invitation_id)
     if row is None:
         raise NotFound(f"no invitation with id {invitation_id}")
     if row.used_at is not None or row.cancelled_at is not None:

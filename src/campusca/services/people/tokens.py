@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from campusca.db.ids import get_row
 from campusca.db.models import ApiToken
 from campusca.services import audit
 from campusca.services.authority import Authority
@@ -87,7 +88,7 @@ def authenticate_token(session: Session, token: str) -> TokenIdentity:
 def revoke_token(authority: Authority, token_id: int, *, actor: str) -> None:
     """Revoke a token by id; requests bearing it are refused from the next one on."""
     with authority.db.write() as session:
-        row = session.get(ApiToken, token_id)
+        row = get_row(session, ApiToken, token_id)
         if row is None:
             raise InvalidInput(f"no token with id {token_id}")
         row.revoked = True

@@ -25,6 +25,7 @@ from campusca.services.people.registry import get_person
 # 160 random bits as 40 hex digits: PrintableString-safe, so every client encodes it the same way.
 CHALLENGE_BYTES = 20
 MAX_TTL_SECONDS = 30 * 24 * 3600
+MAX_COMMON_NAME = 64  # X.520 ub-common-name
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +165,24 @@ def consume_challenge(session: Session, row: ScepChallenge, now: datetime) -> No
 
 
 def expected_name(text: str) -> x509.Name:
-    """An expected subject: an RFC 4514 name, or a bare common name."""
+    """An expected subject: an RFC 4514 name, or a bare common name.
+
+    Attribute lengths follow X.520 (a common name is 1 to 64 characters), as cryptography enforces;
+    its ValueError becomes InvalidInput here, so a challenge can never hold a name that fails later.
+    """
     if "=" not in text:
+        if not 1 <= len(text) <= MAX_COMMON_NAME:
+            raise InvalidInput(
+                f"expected subject common name must be 1 to {MAX_COMMON_NAME} characters; got {len(text)}"
+            )
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
     try:
         return x509.Name.from_rfc4514_string(text)
-    except ValueError:
-        raise InvalidInput("expected subject must be an RFC 4514 name such as 'CN=device-1'") from None
+    except ValueError as error:  # binascii.Error (bad #hex) is a ValueError too
+        detail = str(error) or "it cannot be parsed"
+        raise InvalidInput(
+            f"expected subject must be an RFC 4514 name such as 'CN=device-1' ({detail})"
+        ) from None
 
 
 def issue_challenge(

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campusca.db.ids import get_row
 from campusca.db.scep import ScepEnrollment
 from campusca.services import audit
 from campusca.services.authority import Authority
@@ -133,7 +134,7 @@ def list_enrollments(
 
 
 def _pending(session: Session, enrollment_id: int) -> ScepEnrollment:
-    row = session.get(ScepEnrollment, enrollment_id, with_for_update=True)
+    row = get_row(session, ScepEnrollment, enrollment_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no SCEP enrollment with id {enrollment_id}")
     if row.status != "pending":

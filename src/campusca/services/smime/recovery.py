@@ -27,6 +27,7 @@ from campusca.db.escrow import (
     RecoveryRequest,
     RecoveryRequestCertificate,
 )
+from campusca.db.ids import get_row
 from campusca.db.models import Person
 from campusca.escrow.handover import HandoverKey, create_handover_key, hand_over_share
 from campusca.services import audit
@@ -269,7 +270,7 @@ def _choose(custody: list[KeyCustody], serials: Sequence[int]) -> list[KeyCustod
 
 
 def load_request(session: Session, request_id: int) -> RecoveryRequest:
-    request = session.get(RecoveryRequest, request_id)
+    request = get_row(session, RecoveryRequest, request_id)
     if request is None:
         raise NotFound(f"no recovery request with id {request_id}")
     return request

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from campusca.services import ota
 from campusca.services.authority import Authority
 from campusca.services.people.tokens import TokenIdentity
+from campusca.web.api.params import RecordId
 from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/invitations", tags=["enrollment"])
@@ -50,6 +51,6 @@ def list_(
 
 
 @router.post("/{invitation_id}/cancel", status_code=204)
-def cancel(invitation_id: int, identity: Officer, authority: AuthorityDep) -> None:
+def cancel(invitation_id: RecordId, identity: Officer, authority: AuthorityDep) -> None:
     """Withdraw an unused invitation: its link stops working at once."""
     ota.withdraw_invitation(authority, invitation_id, actor=identity.actor)

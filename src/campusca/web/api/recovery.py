@@ -13,6 +13,7 @@ from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.errors import InvalidInput, NotAuthorized
+from campusca.web.api.params import RecordId
 from campusca.web.api.recovery_auth import Caller, require_caller
 from campusca.web.deps import get_authority
 
@@ -102,14 +103,16 @@ def list_requests(
 
 
 @router.get("/{request_id}")
-def get_request(request_id: int, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
+def get_request(request_id: RecordId, caller: Anyone, authority: AuthorityDep) -> dict[str, object]:
     """One request: status, approvals so far, expiry."""
     _may_see_requests(caller)
     return smime.get_recovery_request(authority, request_id).to_json()
 
 
 @router.post("/{request_id}/approve")
-def approve(request_id: int, body: ApproveIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+def approve(
+    request_id: RecordId, body: ApproveIn, caller: Person, authority: AuthorityDep
+) -> dict[str, object]:
     """Approve as the logged-in recovery agent (quorum mode: with the agent's share passphrase)."""
     if caller.username is None:
         raise NotAuthorized("approvals come from recovery agents logged in as themselves")
@@ -123,7 +126,9 @@ def approve(request_id: int, body: ApproveIn, caller: Person, authority: Authori
 
 
 @router.post("/{request_id}/reject")
-def reject(request_id: int, body: RejectIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+def reject(
+    request_id: RecordId, body: RejectIn, caller: Person, authority: AuthorityDep
+) -> dict[str, object]:
     """Reject (a recovery agent) or withdraw (the requester) a request."""
     return smime.reject_recovery(
         authority, request_id=request_id, by=_person(caller), note=body.note, actor=caller.actor
@@ -131,7 +136,9 @@ def reject(request_id: int, body: RejectIn, caller: Person, authority: Authority
 
 
 @router.post("/{request_id}/release")
-def release(request_id: int, body: ReleaseIn, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+def release(
+    request_id: RecordId, body: ReleaseIn, caller: Person, authority: AuthorityDep
+) -> dict[str, object]:
     """Release once: a lost key's PKCS#12 (base64), or a legal case's decrypted messages (base64)."""
     releaser = _person(caller)
     if body.messages:
@@ -168,7 +175,7 @@ def _rekey_json(result: smime.LegalRelease | smime.LostKeyRelease) -> dict[str, 
 
 
 @router.post("/{request_id}/close-case")
-def close_case(request_id: int, caller: Person, authority: AuthorityDep) -> dict[str, object]:
+def close_case(request_id: RecordId, caller: Person, authority: AuthorityDep) -> dict[str, object]:
     """Close a released legal case; a confidential one now gets its revocation, re-key and notice."""
     result = smime.close_legal_case(
         authority, request_id=request_id, actor=caller.actor, closer=_person(caller)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from campusca.services import scep
 from campusca.services.authority import Authority
 from campusca.services.people import TokenIdentity
+from campusca.web.api.params import RecordId
 from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/scep", tags=["scep"])
@@ -90,7 +91,7 @@ def list_enrollments(
 
 @router.post("/enrollments/{enrollment_id}/approve")
 def approve(
-    enrollment_id: int,
+    enrollment_id: RecordId,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: AuthorityDep,
 ) -> dict[str, object]:
@@ -100,7 +101,7 @@ def approve(
 
 @router.post("/enrollments/{enrollment_id}/reject")
 def reject(
-    enrollment_id: int,
+    enrollment_id: RecordId,
     body: RejectRequest,
     identity: Annotated[TokenIdentity, Depends(require_role("ra-officer"))],
     authority: AuthorityDep,
