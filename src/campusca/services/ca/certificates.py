@@ -128,8 +128,8 @@ def issue_from_csr(
         raise InvalidInput(str(error)) from None
     holder = None
     if username:
-        with authority.db.read() as session:
-            holder = Holder.find(session, username)
+        with authority.db.read_connection() as connection:
+            holder = Holder.find(connection, username)
     signed = sign_certificate(
         authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )

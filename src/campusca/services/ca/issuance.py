@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,7 +83,7 @@ class Holder:
     active: bool
 
     @classmethod
-    def find(cls, session: Session, username: str) -> Holder:
+    def find(cls, session: Session | Connection, username: str) -> Holder:
         """The holder with this username, in one query (the issuance hot path needs no ORM objects)."""
         row = session.execute(_FIND_HOLDER, {"username": username.strip().lower()}).one_or_none()
         if row is None:

@@ -43,7 +43,9 @@ class RejectIn(BaseModel):
 
 class ReleaseIn(BaseModel):
     password: str | None = Field(
-        default=None, min_length=8, description="Lost key: one-time PKCS#12 password"
+        default=None,
+        max_length=1024,
+        description="Lost key: one-time PKCS#12 password (the passphrase policy decides)",
     )
     legacy: bool = False
     release_code: str | None = Field(default=None, description="Quorum mode: the code shown at request time")

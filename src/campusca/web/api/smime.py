@@ -20,7 +20,9 @@ router = APIRouter(prefix="/smime", tags=["smime"])
 class IssueIn(BaseModel):
     username: str
     password: str | None = Field(
-        default=None, min_length=8, description="PKCS#12 password; default: generated"
+        default=None,
+        max_length=1024,
+        description="PKCS#12 password (the passphrase policy decides); default: generated",
     )
     legacy: bool = Field(default=False, description="3DES/SHA-1 PKCS#12 (gpgsm 2.2, older Apple systems)")
     split: bool = Field(default=False, description="Also one PKCS#12 per key")
