@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOME_DIR ?= $(or $(CAMPUSCA_HOME),campusca-data)
 PORT ?= 8000
-DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils postgresql
+DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils postgresql hey
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench fuzz deps venv clean
@@ -46,9 +46,10 @@ FUZZ_EXAMPLES ?= $(or $(CAMPUSCA_FUZZ_EXAMPLES),10500)
 fuzz: venv
 	CAMPUSCA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -q -m fuzz tests/fuzz
 
-bench: venv
+bench: deps venv
 	$(BIN)/python bench/ocsp.py
 	$(BIN)/python bench/issuance.py
+	$(BIN)/python bench/issuance.py --postgres
 	$(BIN)/python bench/scep.py
 
 clean:
