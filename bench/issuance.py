@@ -32,9 +32,10 @@ from campusca.pki.profiles import get_profile
 from campusca.services.authority import open_authority
 
 
-def raw_rate(home: Path, seconds: float = 3.0) -> float:
+def raw_rate(home: Path, database_url: str | None, seconds: float = 3.0) -> float:
     """Certificates built and signed per second in this process, on one core."""
-    authority = open_authority(load_settings(home))
+    overrides = {"database_url": database_url} if database_url else {}
+    authority = open_authority(load_settings(home, **overrides))
     ca = authority.ca("issuing")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     profile = get_profile("device")
@@ -124,7 +125,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         issued = sum(r.count(201) for r in results)
         others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
-        raw = raw_rate(ca.home)
+        raw = raw_rate(ca.home, database_url)
     rest = issued / elapsed
     engine = "PostgreSQL, 2 nodes" if args.postgres else f"SQLite, {workers()} workers"
     print(
