@@ -13,6 +13,7 @@ from campusca.services.ca import certificates
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.revocation import parse_reason, revoke_certificate
 from campusca.services.people.tokens import TokenIdentity
+from campusca.web.api.params import MAX_RECORD_ID
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
@@ -91,7 +92,7 @@ def list_(
     status: str | None = Query(default=None, description="valid, revoked or expired"),
     profile: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_RECORD_ID),
 ) -> CertificatePage:
     """A page of certificates, newest first."""
     views, total = certificates.list_certificates(

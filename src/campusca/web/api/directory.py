@@ -13,6 +13,7 @@ from campusca.db.models import Department, Organisation
 from campusca.services.authority import Authority
 from campusca.services.people import registry
 from campusca.services.people.tokens import TokenIdentity
+from campusca.web.api.params import MAX_RECORD_ID
 from campusca.web.deps import get_authority, read_session, require_role, write_session
 
 router = APIRouter(tags=["directory"])
@@ -121,7 +122,7 @@ def list_people(
     session: Annotated[Session, Depends(read_session)],
     department: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_RECORD_ID),
 ) -> PeoplePage:
     people = registry.list_people(session, dept=department, limit=limit, offset=offset)
     items = [PersonOut.model_validate(registry.person_view(p).to_json()) for p in people]
