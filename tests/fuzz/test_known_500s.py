@@ -97,3 +97,14 @@ def test_scep_challenge_with_impossible_expected_subject_is_400(fuzz_site: FuzzS
     )
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "invalid_input" and "expected subject" in answer.json()["message"]
+
+
+@pytest.mark.parametrize("route", ["/api/v1/people", "/api/v1/certificates"])
+def test_offset_beyond_64_bits_is_422_json(fuzz_site: FuzzSite, route: str) -> None:
+    """Found by `make fuzz`: `?offset=99999999999999999999` overflowed SQLite (500)."""
+    answer = fuzz_site.client.get(
+        fuzz_site.url + route,
+        params={"offset": TOO_LARGE_ID},
+        headers={"Authorization": f"Bearer {fuzz_site.tokens['admin']}"},
+    )
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_input", answer.text

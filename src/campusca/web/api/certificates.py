@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from campusca.services import ca
 from campusca.services.authority import Authority
 from campusca.services.people import TokenIdentity
+from campusca.web.api.params import MAX_RECORD_ID
 from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
@@ -81,7 +82,7 @@ def list_(
     status: str | None = Query(default=None, description="valid, revoked or expired"),
     profile: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_RECORD_ID),
 ) -> CertificatePage:
     """A page of certificates, newest first."""
     views, total = ca.list_certificates(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from campusca.services import people
 from campusca.services.authority import Authority
 from campusca.services.people import TokenIdentity
+from campusca.web.api.params import MAX_RECORD_ID
 from campusca.web.deps import get_authority, require_role
 
 router = APIRouter(tags=["directory"])
@@ -99,7 +100,7 @@ def list_people(
     authority: AuthorityDep,
     department: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_RECORD_ID),
 ) -> PeoplePage:
     views, total = people.list_people(authority, department=department, limit=limit, offset=offset)
     return PeoplePage(items=[_person_out(v) for v in views], total=total, limit=limit, offset=offset)
