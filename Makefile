@@ -50,6 +50,8 @@ bench: deps venv
 	$(BIN)/python bench/ocsp.py
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/issuance.py --postgres
+	$(BIN)/python bench/burst.py --burst 500
+	$(BIN)/python bench/burst.py --postgres
 	$(BIN)/python bench/scep.py
 
 clean:
