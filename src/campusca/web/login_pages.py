@@ -66,7 +66,7 @@ def log_in(
     try:
         login = people.log_in_web(authority, username=username, password=password, address=address)
     except CampusCAError as error:
-        response = _login_form(request, authority, next, status_of(error), str(error).capitalize() + ".")
+        response = _login_form(request, authority, next, status_of(error), str(error))
         if isinstance(error, LoginThrottled):
             response.headers["Retry-After"] = str(error.retry_after)
         return response

@@ -54,7 +54,14 @@ def openssl_serial(serial: int) -> str:
     return text.zfill(len(text) + len(text) % 2)
 
 
+def sentence(message: str) -> str:
+    """A domain error's message as a sentence; unlike `capitalize`, the rest keeps its case (RA, serials)."""
+    text = message.strip().rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
 templates.env.filters["serial"] = openssl_serial
+templates.env.filters["sentence"] = sentence
 
 
 class LoginRequired(Exception):
@@ -91,7 +98,8 @@ def safe_next(value: str | None) -> str:
 def render(
     request: Request, name: str, status: int = 200, *, me: WebIdentity | None = None, **context: object
 ) -> HTMLResponse:
-    page = {"me": me, "staff": bool(me and me.has_any(*STAFF_ROLES)), **context}
+    here = request.url.path
+    page = {"me": me, "staff": bool(me and me.has_any(*STAFF_ROLES)), "here": here, **context}
     response = templates.TemplateResponse(request, name, page, status_code=status)
     response.headers.update(PAGE_HEADERS)
     return response

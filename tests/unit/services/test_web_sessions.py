@@ -72,6 +72,18 @@ def test_a_person_gets_only_their_own_certificate_and_sees_their_key_custody(aut
         ca.certificate_of_person(authority, serials[0], "mary")
     custody = smime.key_custody_of(authority, "bob")
     assert len(custody) == 1 and custody[0].serial in serials
+    assert not custody[0].escrowed and custody[0].agents == ()  # escrow is off in the demo
     assert bundle is not None
     after = ca.certificate_counts(authority)
     assert (after.people, after.valid - before.valid, after.revoked) == (6, 2, 0)
+
+
+def test_an_escrowed_key_names_its_scope_and_the_agents_who_can_recover_it(authority: Authority) -> None:
+    organisation = people.main_organisation(authority)
+    assert organisation is not None
+    smime.add_escrow_agent(authority, username="rita", org_name=organisation.name, actor="test")
+    smime.set_escrow_policy(authority, org_name=organisation.name, enabled=True, actor="test")
+    smime.issue_smime_bundle(authority, username="mary", actor="test")
+    [key] = smime.key_custody_of(authority, "mary")
+    assert key.escrowed and key.mode == "simple" and key.agents == ("rita",)
+    assert key.scope == f"organisation:{organisation.name}"
