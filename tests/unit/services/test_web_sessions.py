@@ -87,3 +87,12 @@ def test_an_escrowed_key_names_its_scope_and_the_agents_who_can_recover_it(autho
     [key] = smime.key_custody_of(authority, "mary")
     assert key.escrowed and key.mode == "simple" and key.agents == ("rita",)
     assert key.scope == f"organisation:{organisation.name}"
+
+
+def test_roles_are_read_at_each_request_and_a_deactivated_person_is_logged_out(authority: Authority) -> None:
+    token = _log_in(authority)
+    people.change_person(authority, "bob", actor="test", roles=("ra-officer",))
+    me = people.web_identity(authority, token)
+    assert me is not None and me.has_any("admin", "ra-officer")
+    people.change_person(authority, "bob", actor="test", active=False)
+    assert people.web_identity(authority, token) is None
