@@ -89,10 +89,14 @@ def secure(authority: Authority) -> bool:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a same-site relative path is followed after login; anything else goes to /my/."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
+    """Only a same-site relative path is followed after login; anything else goes to /my/.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/\t/evil" or "/\\evil"
+    would become "//evil", another site: only printable ASCII without backslashes is followed.
+    """
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/my/"
-    return value
+    return value if all(" " < character < "\x7f" for character in value) else "/my/"
 
 
 def render(
