@@ -31,10 +31,14 @@ DESKTOP = {"width": 1280, "height": 800}
 def require_chromium() -> None:
     """Skip (or, under CI, fail) when Debian's chromium or the playwright package is missing."""
     missing = [] if Path(CHROMIUM).exists() else ["chromium (apt-get install chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip install playwright)")
+    for module, package in (
+        ("playwright.sync_api", "playwright"),
+        ("axe_playwright_python", "axe-playwright-python"),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(f"{package} (pip install {package})")
     if not missing:
         return
     message = f"browser tests need: {', '.join(missing)}"
@@ -57,8 +61,15 @@ def chromium() -> Iterator[Browser]:
 
 
 def screenshots(page: Page, folder: Path, name: str) -> None:
-    """The page as it is now, at phone and desktop widths (full height), into `folder`."""
+    """The page as it is now, at phone and desktop widths (full height), into `folder`; at each width
+    axe-core (bundled with axe-playwright-python, run inside the page) must find no violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(size)
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+        found = Axe().run(page).response["violations"]
+        assert not found, f"{name} ({label}): " + "; ".join(
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['html'][:80]})" for v in found
+        )
     page.set_viewport_size(DESKTOP)
