@@ -26,13 +26,16 @@ EXPIRED = "The form had expired; please try again."
 
 
 def _login_form(
-    request: Request, authority: Authority, next_path: str, status: int = 200, error: str = ""
+    request: Request, authority: Authority, next_path: str, status: int = 200, error: object = ""
 ) -> Response:
+    """The form with a fresh CSRF pair; a throttled login's page says when to retry (Retry-After)."""
     csrf = secrets.token_urlsafe(32)
-    response = render(request, "login.html", status, csrf=csrf, next=safe_next(next_path), error=error)
+    response = render(request, "login.html", status, csrf=csrf, next=safe_next(next_path), error=str(error))
     response.set_cookie(
         LOGIN_CSRF_COOKIE, csrf, path="/login", httponly=True, secure=secure(authority), samesite="strict"
     )
+    if isinstance(error, LoginThrottled):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -66,10 +69,7 @@ def log_in(
     try:
         login = people.log_in_web(authority, username=username, password=password, address=address)
     except CampusCAError as error:
-        response = _login_form(request, authority, next, status_of(error), str(error))
-        if isinstance(error, LoginThrottled):
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return _login_form(request, authority, next, status_of(error), error)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, login.token, path="/", httponly=True, secure=secure(authority), samesite="lax"
