@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 100
     login_failure_window_minutes: int = 60
     enroll_session_minutes: int = 30
+    web_session_idle_minutes: int = Field(default=30, ge=1)  # a web page session ends after this idle time
+    web_session_absolute_hours: int = Field(default=12, ge=1)  # and this long after login, whatever happens
     apple_device_ca_file: Path | None = None  # PEM: phase 2 must then chain to Apple's device CA
     vpn_remote_address: str | None = None  # default: vpn.<organisation domain>
     vpn_remote_identifier: str | None = None  # default: the remote address

@@ -1,15 +1,16 @@
-"""The FastAPI application: REST API, protocol endpoints, health and metrics."""
+"""The FastAPI application: REST API, protocol endpoints, web pages, health and metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from campusca import __version__
 from campusca.config import load_settings
 from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
-from campusca.web import crl, enroll, home, logredact, ocsp
+from campusca.web import admin_pages, crl, enroll, home, login_pages, logredact, my_pages, ocsp, pages
 from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
@@ -39,6 +40,7 @@ def create_app(authority: Authority) -> FastAPI:
     )
     app.state.authority = authority
     install_error_handlers(app)
+    pages.install_page_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(api_certificates.router)
     api.include_router(api_directory.router)
@@ -55,6 +57,10 @@ def create_app(authority: Authority) -> FastAPI:
     app.include_router(scep_endpoint.router)
     app.include_router(enroll.router)
     app.include_router(home.router)
+    app.include_router(login_pages.router)
+    app.include_router(my_pages.router)
+    app.include_router(admin_pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     install_background_jobs(app, authority)
 
     @app.get("/healthz", tags=["operations"])

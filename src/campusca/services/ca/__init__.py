@@ -7,7 +7,7 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import certificates, issuance, ocsp, revocation
+from campusca.services.ca import certificates, issuance, ocsp, overview, revocation
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
@@ -16,6 +16,7 @@ from campusca.services.ca.certificates import (
 )
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.ocsp import OcspResult, answer_ocsp
+from campusca.services.ca.overview import CertificateCounts, certificate_counts, certificate_of_person
 from campusca.services.ca.revocation import (
     RevocationResult,
     current_crl,
@@ -25,10 +26,13 @@ from campusca.services.ca.revocation import (
 )
 
 __all__ = [
+    "CertificateCounts",
     "CertificateView",
     "OcspResult",
     "RevocationResult",
     "answer_ocsp",
+    "certificate_counts",
+    "certificate_of_person",
     "certificates",
     "current_crl",
     "get_certificate",
@@ -36,6 +40,7 @@ __all__ = [
     "issue_from_csr",
     "list_certificates",
     "ocsp",
+    "overview",
     "parse_reason",
     "parse_serial",
     "refresh_crls",

@@ -7,7 +7,7 @@ services composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.people import login, registry, tokens
+from campusca.services.people import login, registry, tokens, web_sessions
 from campusca.services.people.registry import (
     change_password,
     change_person,
@@ -31,6 +31,7 @@ from campusca.services.people.tokens import (
     revoke_token,
 )
 from campusca.services.people.views import DepartmentView, OrganisationView, PersonView
+from campusca.services.people.web_sessions import WebIdentity, WebLogin, log_in_web, log_out_web, web_identity
 
 __all__ = [
     "DepartmentView",
@@ -38,6 +39,8 @@ __all__ = [
     "PersonView",
     "TokenIdentity",
     "TokenView",
+    "WebIdentity",
+    "WebLogin",
     "change_password",
     "change_person",
     "identify_token",
@@ -45,6 +48,8 @@ __all__ = [
     "list_organisations",
     "list_people",
     "list_tokens",
+    "log_in_web",
+    "log_out_web",
     "login",
     "main_organisation",
     "mint_token",
@@ -57,4 +62,6 @@ __all__ = [
     "view_department",
     "view_organisation",
     "view_person",
+    "web_identity",
+    "web_sessions",
 ]

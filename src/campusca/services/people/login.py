@@ -272,12 +272,19 @@ def _sync_roles(
 
 
 def create_session(
-    authority: Authority, session: Session, *, person: Person, source: str, invitation_id: int | None
+    authority: Authority,
+    session: Session,
+    *,
+    person: Person,
+    source: str,
+    invitation_id: int | None,
+    minutes: int | None = None,
 ) -> NewSession:
+    """A session for `person`: an enrollment session names its invitation, a web-page session none."""
     token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     csrf = csrf_for(token)
     now = authority.now()
-    expires_at = now + timedelta(minutes=authority.settings.enroll_session_minutes)
+    expires_at = now + timedelta(minutes=minutes or authority.settings.enroll_session_minutes)
     session.add(
         WebSession(
             token_hash=_sha256(token),

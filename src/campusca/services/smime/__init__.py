@@ -8,6 +8,7 @@ transaction (the re-key after a recovery, for instance).
 from __future__ import annotations
 
 from campusca.services.smime import (
+    custody,
     escrow_admin,
     escrow_keys,
     escrow_policy,
@@ -17,6 +18,7 @@ from campusca.services.smime import (
     recovery,
     recovery_release,
 )
+from campusca.services.smime.custody import KeyCustodyView, key_custody_of
 from campusca.services.smime.escrow_admin import (
     add_escrow_agent,
     agent_passphrases_needed,
@@ -47,10 +49,13 @@ from campusca.services.smime.recovery_release import (
 from campusca.services.smime.recovery_release import close_case as close_legal_case
 
 __all__ = [
+    "custody",
+    "key_custody_of",
     "LEGAL_RECOVERY",
     "RECOVERY_APPROVED",
     "RECOVERY_STATUSES",
     "DirectoryEntry",
+    "KeyCustodyView",
     "EscrowKeyView",
     "EscrowScopeView",
     "LegalRelease",
