@@ -50,7 +50,7 @@ def enable_escrow(
             )
     passphrases = {a: AGENT_PASSPHRASES[a] for a in agents}
     with authority.db.write() as session:
-        return escrow_policy.set_policy(
+        scope = escrow_policy.set_policy(
             authority,
             session,
             org_name=org,
@@ -61,6 +61,7 @@ def enable_escrow(
             passphrases=passphrases,
             actor="test",
         )
+        return escrow_policy.escrow_scope_view(session, scope).to_json()
 
 
 def issue(authority: Authority, username: str, **options: object) -> SmimeBundle:

@@ -40,7 +40,7 @@ def test_department_inherits_the_organisation_policy_until_it_sets_its_own(autho
 def test_show_lists_every_scope_with_its_key_and_agents(authority: Authority) -> None:
     enable_escrow(authority)
     with authority.db.read() as session:
-        views = {v["scope"]: v for v in escrow_policy.show_policies(session)}
+        views = {v.scope: v.to_json() for v in escrow_policy.scope_views(session)}
     org = views[f"organisation:{ORG}"]
     assert org["enabled"] is True and org["agents"] == ["rita"] and org["key"]["mode"] == "simple"  # type: ignore[index]
     law = views[f"department:{ORG}/Law"]
@@ -105,9 +105,10 @@ def test_adding_an_agent_in_quorum_mode_resplits_with_everyones_passphrase(autho
         )
     everyone = {**AGENT_PASSPHRASES, "wanda": "wanda's passphrase"}
     with authority.db.write() as session:
-        view = escrow_policy.add_agent(
+        scope = escrow_policy.add_agent(
             authority, session, username="wanda", dept_name="Law", passphrases=everyone, actor="t"
         )
+        view = escrow_policy.escrow_scope_view(session, scope).to_json()
     assert view["agents"] == ["rita", "quentin", "victor", "wanda"]
     with authority.db.read() as session:
         actions = [r.action for r in session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars()]

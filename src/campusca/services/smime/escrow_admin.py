@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from campusca.services.authority import Authority
 from campusca.services.smime.escrow_policy import (
     EscrowScopeView,
-    apply_policy,
-    appoint_agent,
+    add_agent,
     escrow_scope_view,
     passphrases_needed,
     scope_views,
+    set_policy,
 )
 
 
@@ -34,7 +34,7 @@ def set_escrow_policy(
 ) -> EscrowScopeView:
     """`set_policy` in a transaction of its own, committed (key made, records re-wrapped) when it returns."""
     with authority.db.write() as session:
-        scope = apply_policy(
+        scope = set_policy(
             authority,
             session,
             org_name=org_name,
@@ -59,7 +59,7 @@ def add_escrow_agent(
 ) -> EscrowScopeView:
     """`add_agent` in a transaction of its own, committed (shares re-made in quorum mode) when it returns."""
     with authority.db.write() as session:
-        scope = appoint_agent(
+        scope = add_agent(
             authority,
             session,
             username=username,

@@ -162,39 +162,13 @@ def set_policy(
     approvals: int | None = None,
     passphrases: Mapping[str, str] | None = None,
     actor: str,
-) -> dict[str, object]:
-    """Set (or, for a department with `enabled=None`, clear) an escrow policy; returns the domain's view.
-
-    Quorum mode needs the passphrase of every agent of the domain whenever shares are (re)made: when
-    escrow turns on in quorum mode, when the approvals change, and when leaving or entering quorum mode.
-    """
-    scope = apply_policy(
-        authority,
-        session,
-        org_name=org_name,
-        dept_name=dept_name,
-        enabled=enabled,
-        mode=mode,
-        approvals=approvals,
-        passphrases=passphrases,
-        actor=actor,
-    )
-    return scope_view(session, scope)
-
-
-def apply_policy(
-    authority: Authority,
-    session: Session,
-    *,
-    org_name: str | None,
-    dept_name: str | None,
-    enabled: bool | None,
-    mode: str | None,
-    approvals: int | None,
-    passphrases: Mapping[str, str] | None,
-    actor: str,
 ) -> Organisation | Department:
-    """`set_policy` in the caller's transaction, returning the organisation or department it changed."""
+    """Set (or, for a department with `enabled=None`, clear) an escrow policy, in the caller's transaction.
+
+    Returns the organisation or department it changed (`escrow_scope_view` describes it). Quorum mode
+    needs the passphrase of every agent of the domain whenever shares are (re)made: when escrow turns on
+    in quorum mode, when the approvals change, and when leaving or entering quorum mode.
+    """
     scope = _scope(session, org_name, dept_name)
     passphrases = dict(passphrases or {})
     if mode is not None and mode not in MODES:
@@ -349,35 +323,13 @@ def add_agent(
     dept_name: str | None = None,
     passphrases: Mapping[str, str] | None = None,
     actor: str,
-) -> dict[str, object]:
+) -> Organisation | Department:
     """Make a person with the recovery-agent role an agent of the org's or department's escrow domain.
 
-    In quorum mode the key is re-split over all agents, so every agent's passphrase (the new agent's too)
-    must be given; the other shares change, the domain key does not.
+    Returns the organisation or department of the domain, in the caller's transaction. In quorum mode the
+    key is re-split over all agents, so every agent's passphrase (the new agent's too) must be given; the
+    other shares change, the domain key does not.
     """
-    scope = appoint_agent(
-        authority,
-        session,
-        username=username,
-        org_name=org_name,
-        dept_name=dept_name,
-        passphrases=passphrases,
-        actor=actor,
-    )
-    return scope_view(session, scope)
-
-
-def appoint_agent(
-    authority: Authority,
-    session: Session,
-    *,
-    username: str,
-    org_name: str | None,
-    dept_name: str | None,
-    passphrases: Mapping[str, str] | None,
-    actor: str,
-) -> Organisation | Department:
-    """`add_agent` in the caller's transaction, returning the organisation or department of the domain."""
     scope = _scope(session, org_name, dept_name)
     person = get_person(session, username)
     if AGENT_ROLE not in person.roles.split() or not person.active:
@@ -418,11 +370,6 @@ def _scope_name(scope: Organisation | Department) -> str:
     return f"organisation:{scope.name}"
 
 
-def scope_view(session: Session, scope: Organisation | Department) -> dict[str, object]:
-    """What `escrow show` prints for one organisation or department."""
-    return escrow_scope_view(session, scope).to_json()
-
-
 def escrow_scope_view(session: Session, scope: Organisation | Department) -> EscrowScopeView:
     """One organisation's or department's policy, domain key and agents, as a frozen view."""
     domain = _domain_for(session, scope, create=False)
@@ -451,11 +398,6 @@ def escrow_scope_view(session: Session, scope: Organisation | Department) -> Esc
         key=key_view,
         archived_keys=archived,
     )
-
-
-def show_policies(session: Session) -> list[dict[str, object]]:
-    """Every organisation and department with its effective policy, domain key and agents."""
-    return [v.to_json() for v in scope_views(session)]
 
 
 def scope_views(session: Session) -> list[EscrowScopeView]:
