@@ -22,8 +22,8 @@ from campusca.errors import CampusCAError
 from campusca.services import errors as service_errors
 from campusca.services import ota
 from campusca.services.authority import Authority
-from campusca.services.people.login import LoginThrottled, LoginUnavailable
 from campusca.web.deps import get_authority
+from campusca.web.pages import secure, status_of
 
 router = APIRouter(prefix="/enroll", tags=["enrollment"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -38,33 +38,7 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-# The one table from domain errors to the status of an enrollment page (or of the device's /enroll/ota
-# answer); most specific first, since LoginThrottled is a NotAuthorized and ChallengeSpent a
-# ChallengeRejected. It agrees with the REST table (web/errors.py) except for one deliberate case:
-# ChallengeSpent, a link (or challenge) that was valid and is now used, withdrawn or expired, answers
-# 410 Gone, which says what the person needs to know: this link will never work again, ask for a new
-# one. A link or challenge that is simply wrong stays 403, as in REST: nothing is "gone" that never was.
-_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (LoginThrottled, 429),
-    (LoginUnavailable, 503),
-    (service_errors.ChallengeSpent, 410),
-    (service_errors.ChallengeRejected, 403),
-    (service_errors.NotAuthorized, 403),
-    (service_errors.InvalidInput, 400),
-    (service_errors.NotFound, 404),
-    (service_errors.Conflict, 409),
-    (service_errors.PolicyViolation, 422),
-    (service_errors.EscrowDisabled, 409),
-)
 AuthorityDep = Annotated[Authority, Depends(get_authority)]
-
-
-def _status(error: Exception) -> int:
-    return next((status for cls, status in _STATUS if isinstance(error, cls)), 400)
-
-
-def _secure(authority: Authority) -> bool:
-    return authority.settings.public_url.startswith("https://")
 
 
 def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
@@ -79,7 +53,7 @@ def _login_form(
     csrf = secrets.token_urlsafe(32)
     response = _render(request, "enroll_login.html", status, token=token, csrf=csrf, error=error)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, csrf, path="/enroll", httponly=True, secure=_secure(authority), samesite="strict"
+        LOGIN_CSRF_COOKIE, csrf, path="/enroll", httponly=True, secure=secure(authority), samesite="strict"
     )
     return response
 
@@ -95,7 +69,7 @@ def enroll_page(request: Request, token: str, authority: AuthorityDep) -> Respon
     try:
         ota.check_enrollment_link(authority, token)
     except service_errors.ChallengeRejected as error:
-        return _render(request, "enroll_error.html", _status(error), message=str(error))
+        return _render(request, "enroll_error.html", status_of(error), message=str(error))
     return _login_form(request, authority, token)
 
 
@@ -120,16 +94,16 @@ def enroll_login(
             authority, token=token, username=username, password=password, address=address
         )
     except service_errors.ChallengeRejected as error:
-        return _render(request, "enroll_error.html", _status(error), message=str(error))
+        return _render(request, "enroll_error.html", status_of(error), message=str(error))
     except CampusCAError as error:
-        return _login_form(request, authority, token, _status(error), str(error))
+        return _login_form(request, authority, token, status_of(error), str(error))
     response = RedirectResponse(f"/enroll/{token}", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         login.session_token,
         path="/enroll",
         httponly=True,
-        secure=_secure(authority),
+        secure=secure(authority),
         samesite="lax",
         max_age=authority.settings.enroll_session_minutes * 60,
     )
@@ -143,7 +117,7 @@ def enroll_profile(request: Request, token: str, authority: AuthorityDep) -> Res
     try:
         body = ota.profile_service_for_link(authority, request.cookies.get(SESSION_COOKIE), token)
     except CampusCAError as error:
-        return _render(request, "enroll_error.html", _status(error), message=str(error))
+        return _render(request, "enroll_error.html", status_of(error), message=str(error))
     return Response(
         body,
         media_type=CONTENT_TYPE,
@@ -162,7 +136,7 @@ def enroll_decline(
     try:
         ota.decline_on_link(authority, request.cookies.get(SESSION_COOKIE), token, csrf)
     except CampusCAError as error:
-        return _render(request, "enroll_error.html", _status(error), message=str(error))
+        return _render(request, "enroll_error.html", status_of(error), message=str(error))
     return RedirectResponse(f"/enroll/{token}", status_code=303)
 
 
@@ -173,5 +147,5 @@ async def profile_service(request: Request, authority: AuthorityDep) -> Response
     try:
         answer = await run_in_threadpool(ota.handle_device_request, authority, body)
     except CampusCAError as error:
-        return PlainTextResponse(str(error), status_code=_status(error))
+        return PlainTextResponse(str(error), status_code=status_of(error))
     return Response(answer, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -36,15 +36,23 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-# Domain errors to the status of a page; most specific first (LoginThrottled is a NotAuthorized).
+# The one table from domain errors to the status of a page, for the web pages and the enrollment pages
+# (and the device's /enroll/ota answer); most specific first, since LoginThrottled is a NotAuthorized
+# and ChallengeSpent a ChallengeRejected. It agrees with the REST table (web/errors.py) except for one
+# deliberate case: ChallengeSpent, a link (or challenge) that was valid and is now used, withdrawn or
+# expired, answers 410 Gone, which says what the person needs to know: this link will never work again,
+# ask for a new one. A link or challenge that is simply wrong stays 403, as in REST.
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (LoginThrottled, 429),
     (LoginUnavailable, 503),
+    (service_errors.ChallengeSpent, 410),
+    (service_errors.ChallengeRejected, 403),
     (service_errors.NotAuthorized, 403),
-    (service_errors.NotFound, 404),
     (service_errors.InvalidInput, 400),
+    (service_errors.NotFound, 404),
     (service_errors.Conflict, 409),
     (service_errors.PolicyViolation, 422),
+    (service_errors.EscrowDisabled, 409),
 )
 
 
