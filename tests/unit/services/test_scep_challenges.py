@@ -11,8 +11,13 @@ from campusca.db.scep import ScepChallenge
 from campusca.services.authority import Authority
 from campusca.services.errors import ChallengeRejected, InvalidInput
 from campusca.services.people.registry import get_person
-from campusca.services.scep.challenges import consume_challenge, find_challenge
-from campusca.services.scep.enrollments import challenge_views, create_challenge, enrollments_for_device
+from campusca.services.scep.challenges import (
+    challenge_views,
+    consume_challenge,
+    create_challenge,
+    find_challenge,
+)
+from campusca.services.scep.enrollments import enrollments_for_device
 
 
 def _challenge(authority: Authority, **options: object) -> str:

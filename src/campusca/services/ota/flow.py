@@ -30,7 +30,7 @@ from campusca.services.ota import devices, phase3, profiles
 from campusca.services.ota.invitations import find_usable_invitation, mark_used
 from campusca.services.ota.phase3 import refuse
 from campusca.services.people import login
-from campusca.services.scep.enrollments import create_challenge
+from campusca.services.scep.challenges import create_challenge
 
 CHALLENGE_BYTES = 32
 ACTIVE_STATES = ("logged_in", "profile_service_sent")

@@ -23,7 +23,8 @@ from campusca.services.ca.issuance import find_certificate, serial_to_hex
 from campusca.services.errors import NotAuthorized, ServiceError
 from campusca.services.ota import devices, profiles
 from campusca.services.ota.passcode_policy import policy_for
-from campusca.services.scep.enrollments import create_challenge, enrollments_for_device
+from campusca.services.scep.challenges import create_challenge
+from campusca.services.scep.enrollments import enrollments_for_device
 
 ANSWERABLE = ("certificate_requested", "final_profile_sent")
 

@@ -9,27 +9,31 @@ the caller's session, for other services composing one transaction.
 from __future__ import annotations
 
 from campusca.services.scep import challenges, enrollments, pkioperation, renewal_auth
-from campusca.services.scep.enrollments import (
-    AlgorithmRefused,
+from campusca.services.scep.challenges import (
     ChallengeView,
     NewChallenge,
-    ScepAnswer,
-    ScepAnswerKind,
-    ScepEnrollmentView,
-    ScepRa,
-    answer_pki_message,
-    approve_pending,
-    ca_certificates,
     challenge_views,
     create_challenge,
-    enrollment_view,
-    enrollments_for_device,
     issue_challenge,
     list_challenges,
+)
+from campusca.services.scep.enrollments import (
+    ScepEnrollmentView,
+    ScepRa,
+    approve_pending,
+    ca_certificates,
+    enrollment_view,
+    enrollments_for_device,
     list_enrollments,
     next_ca_certificates,
     ra_identity,
     reject_pending,
+)
+from campusca.services.scep.pkioperation import (
+    AlgorithmRefused,
+    ScepAnswer,
+    ScepAnswerKind,
+    answer_pki_message,
 )
 
 __all__ = [

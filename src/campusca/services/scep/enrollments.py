@@ -1,9 +1,8 @@
 """SCEP server use cases (RFC 8894): challenges, enrollments by device, pending approval.
 
 The protocol work (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL) is in `pkioperation`; the
-challenge store in `challenges`. This module is the API other services and the adapters call:
-`list_enrollments`, `approve_pending` and `reject_pending` run in a transaction of their own;
-`enrollments_for_device` joins the caller's.
+challenge store in `challenges`. `list_enrollments`, `approve_pending` and `reject_pending` run in a
+transaction of their own; `enrollments_for_device` joins the caller's.
 """
 
 from __future__ import annotations
@@ -21,44 +20,7 @@ from campusca.db.scep import ScepEnrollment
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, NotFound, PolicyViolation
-from campusca.services.scep.challenges import (
-    ChallengeView,
-    NewChallenge,
-    challenge_views,
-    create_challenge,
-    issue_challenge,
-    list_challenges,
-)
-from campusca.services.scep.pkioperation import (
-    AlgorithmRefused,
-    ScepAnswer,
-    ScepAnswerKind,
-    answer_pki_message,
-    issue_for_enrollment,
-)
-
-__all__ = [
-    "AlgorithmRefused",
-    "ChallengeView",
-    "NewChallenge",
-    "ScepAnswer",
-    "ScepAnswerKind",
-    "ScepEnrollmentView",
-    "ScepRa",
-    "answer_pki_message",
-    "approve_pending",
-    "ca_certificates",
-    "challenge_views",
-    "create_challenge",
-    "enrollment_view",
-    "enrollments_for_device",
-    "issue_challenge",
-    "list_challenges",
-    "list_enrollments",
-    "next_ca_certificates",
-    "ra_identity",
-    "reject_pending",
-]
+from campusca.services.scep.pkioperation import issue_for_enrollment
 
 
 @dataclass(frozen=True, slots=True)
