@@ -203,14 +203,6 @@ class Database:
             yield connection
             connection.rollback()
 
-    def checkpoint_wal(self) -> bool:
-        """Copy the WAL into the database file and truncate it to zero bytes (SQLite; a no-op elsewhere).
-
-        Called after a commit that erased secret material: until then the old page images, secrets
-        included, stay readable in `campusca.db-wal`. False when readers kept it from finishing.
-        """
-        return checkpoint_wal(self._write_engine)
-
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied."""
         config = Config()

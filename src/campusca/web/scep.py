@@ -37,6 +37,7 @@ from campusca.services import errors as service_errors
 from campusca.services import scep
 from campusca.services.authority import Authority
 from campusca.web.deps import get_authority
+from campusca.web.errors import BUSY_RETRY_AFTER_SECONDS
 
 _T = TypeVar("_T")
 router = APIRouter(tags=["scep"])
@@ -140,7 +141,12 @@ def _pki_operation(authority: Authority, der: bytes) -> Response:
         return _failure(authority, message, fail_info, str(error))
     except Busy as error:
         # Not a CertRep FAILURE: nothing is wrong with the request, and clients retry an HTTP 503.
-        return Response(str(error), status_code=503, media_type="text/plain", headers={"Retry-After": "2"})
+        return Response(
+            str(error),
+            status_code=503,
+            media_type="text/plain",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
     return _reply(_build_answer(authority, message, answer), ContentType.PKI_MESSAGE)
 
 

@@ -27,6 +27,7 @@ class RevocationResult:
     revoked_at: datetime
     reason: RevocationReason
     crl_number: int | None  # the CRL that lists it; None inside the transaction (signed after the commit)
+    ca_id: int
 
 
 # RFC 5280 §5.3.1 and the CA/B Forum BRs §7.2.2: no hold (campusca cannot lift one, so it would be a
@@ -89,7 +90,7 @@ def revoke_certificate(
     ca = authority.ca_by_id(row.ca_id)
     after_commit(session, ("crl", ca.id), lambda: republish_crl(authority, ca, actor=actor))
     metrics.CERTIFICATES_REVOKED.labels(reason=reason.value).inc()
-    return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None)
+    return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None, ca_id=ca.id)
 
 
 def revoke_by_serial(
@@ -98,9 +99,8 @@ def revoke_by_serial(
     """Revoke a certificate; when this returns the revocation is committed and the CRL re-signed."""
     with authority.db.write() as session:
         result = revoke_certificate(authority, session, serial=serial, reason=reason, actor=actor)
-        ca_id = find_certificate(session, serial).ca_id  # type: ignore[union-attr]
     with authority.db.read() as session:
-        state = session.get(CrlState, ca_id)
+        state = session.get(CrlState, result.ca_id)
         number = state.crl_number if state is not None else None
     return replace(result, crl_number=number)
 
