@@ -13,19 +13,15 @@ HTTP, the bearer token, CSR verification, the database row, the audit record and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from _common import CaHome, make_csr, serving, temporary_ca, workers
-from _hey import hey
+from _site import issuance_site
 from campusca.config import load_settings
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, random_serial
 from campusca.pki.profiles import get_profile
@@ -55,15 +51,6 @@ def raw_rate(home: Path, database_url: str | None, seconds: float = 3.0) -> floa
     return count / (time.perf_counter() - started)
 
 
-def _nodes(stack: ExitStack, ca: CaHome, postgres: bool) -> list[str]:
-    if not postgres:
-        return [stack.enter_context(serving(ca, workers=workers()))]
-    from tests.support.ca import free_port
-
-    second = CaHome(home=ca.home, port=free_port(), database_url=ca.database_url)
-    return [stack.enter_context(serving(ca, workers=1)), stack.enter_context(serving(second, workers=1))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -73,63 +60,18 @@ def main() -> None:
     parser.add_argument("--key-type", default="rsa-3072")
     parser.add_argument("--postgres", action="store_true", help="two serve nodes on one PostgreSQL")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        database_url = None
-        if args.postgres:
-            from tests.support.postgres import postgres_cluster
-
-            database_url = stack.enter_context(postgres_cluster())
-        ca = stack.enter_context(temporary_ca(args.key_type, database_url=database_url))
-        token = (
-            ca.cli("token", "create", "--role", "ra-officer", "--name", "bench")
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        _, csr = make_csr(cn="bench-device")
-        body = Path(tempfile.mkdtemp()) / "body.json"
-        body.write_text(json.dumps({"profile": "device", "csr": csr.decode(), "username": "alice"}))
-        urls = _nodes(stack, ca, args.postgres)
-        print(
-            f"… {len(urls)} node(s), {workers() if not args.postgres else 1} worker(s) each", file=sys.stderr
-        )
-        results = []
-        per_node = args.requests // len(urls)
-        for url in urls:  # warm-up: imports, connections, caches
-            hey(
-                f"{url}/api/v1/certificates",
-                requests=40,
-                concurrency=4,
-                method="POST",
-                body_file=body,
-                headers={"Authorization": f"Bearer {token}"},
-                content_type="application/json",
-            )
+    with issuance_site(args.key_type, postgres=args.postgres) as site:
+        print(f"… {site.engine}", file=sys.stderr)
+        site.issue(requests=40 * len(site.urls), concurrency=4)  # warm-up: imports, connections, caches
         started = time.perf_counter()
-        import concurrent.futures
-
-        with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
-            futures = [
-                pool.submit(
-                    hey,
-                    f"{url}/api/v1/certificates",
-                    requests=per_node,
-                    concurrency=max(1, args.concurrency // len(urls)),
-                    method="POST",
-                    body_file=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                    content_type="application/json",
-                )
-                for url in urls
-            ]
-            results = [f.result() for f in futures]
+        results = site.issue(requests=args.requests, concurrency=args.concurrency)
         elapsed = time.perf_counter() - started
-        issued = sum(r.count(201) for r in results)
-        others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
-        raw = raw_rate(ca.home, database_url)
+        raw = raw_rate(site.ca.home, site.ca.database_url)
+    issued = sum(r.count(201) for r in results)
+    others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
     rest = issued / elapsed
-    engine = "PostgreSQL, 2 nodes" if args.postgres else f"SQLite, {workers()} workers"
     print(
-        f"issuing CA key: {args.key_type}; {engine}; {args.requests} requests, concurrency {args.concurrency}"
+        f"issuing CA key: {args.key_type}; {site.engine}; {args.requests} requests, concurrency {args.concurrency}"
     )
     print(
         f"REST issuance       : {rest:8.1f} certificates/s ({issued} issued, other statuses {others or 'none'})"

@@ -1,0 +1,68 @@
+"""A served CA ready for REST issuance load: SQLite with `workers()` workers, or two nodes on one PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from _common import CaHome, free_port, make_csr, serving, temporary_ca, workers
+from _hey import HeyResult, hey
+
+
+@dataclass(frozen=True)
+class IssuanceSite:
+    ca: CaHome
+    urls: list[str]  # one per serve node
+    token: str  # an ra-officer API token
+    body: Path  # one issuance request (profile device, for alice)
+
+    @property
+    def engine(self) -> str:
+        if self.ca.database_url is not None:
+            return f"PostgreSQL, {len(self.urls)} nodes"
+        return f"SQLite, {workers()} workers"
+
+    def issue(self, *, requests: int, concurrency: int) -> list[HeyResult]:
+        """`requests` POSTs spread evenly over the nodes, all nodes loaded at once; one result per node."""
+        nodes = len(self.urls)
+        with ThreadPoolExecutor(nodes) as pool:
+            runs = [
+                pool.submit(
+                    hey,
+                    f"{url}/api/v1/certificates",
+                    requests=requests // nodes,
+                    concurrency=max(1, concurrency // nodes),
+                    method="POST",
+                    body_file=self.body,
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    content_type="application/json",
+                )
+                for url in self.urls
+            ]
+            return [run.result() for run in runs]
+
+
+@contextmanager
+def issuance_site(key_type: str = "rsa-3072", *, postgres: bool = False) -> Iterator[IssuanceSite]:
+    with ExitStack() as stack:
+        database_url = None
+        if postgres:
+            from tests.support.postgres import postgres_cluster
+
+            database_url = stack.enter_context(postgres_cluster())
+        ca = stack.enter_context(temporary_ca(key_type, database_url=database_url))
+        token = ca.cli("token", "create", "--role", "ra-officer", "--name", "bench").stdout.strip()
+        _, csr = make_csr(cn="bench-device")
+        body = Path(tempfile.mkdtemp()) / "body.json"
+        body.write_text(json.dumps({"profile": "device", "csr": csr.decode(), "username": "alice"}))
+        if postgres:  # two nodes, one process each, sharing the database and the key material
+            second = CaHome(home=ca.home, port=free_port(), database_url=database_url)
+            urls = [stack.enter_context(serving(ca)), stack.enter_context(serving(second))]
+        else:
+            urls = [stack.enter_context(serving(ca, workers=workers()))]
+        yield IssuanceSite(ca=ca, urls=urls, token=token.splitlines()[-1], body=body)
