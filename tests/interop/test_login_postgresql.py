@@ -9,36 +9,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from campusca.config import load_settings
 from campusca.db.models import AuditRecord
-from campusca.keys import KeyType
-from campusca.services.authority import Authority, open_authority
-from campusca.services.demo import add_demo_data
+from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
 from campusca.services.people import login
-from campusca.services.setup import initialise
-from tests.support.peers import require_peer
-from tests.support.postgres import postgres_bin, postgres_cluster
+from tests.support.postgres import two_nodes_on_postgres
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
 def two_nodes(tmp_path: Path) -> Iterator[tuple[Authority, Authority]]:
-    require_peer("runuser")
-    if postgres_bin() is None:
-        require_peer("initdb")  # skips locally, fails under CI
-    with postgres_cluster() as url:
-        home = tmp_path / "home"
-        limits = {"database_url": url, "login_max_failures_per_account": 5}
-        first, _ = initialise(
-            load_settings(home, **limits), org_name="Example University", key_type=KeyType.EC_P256
-        )
-        add_demo_data(first)
-        second = open_authority(load_settings(home, **limits))
-        yield first, second
-        first.db.dispose()
-        second.db.dispose()
+    with two_nodes_on_postgres(tmp_path / "home", login_max_failures_per_account=5) as nodes:
+        yield nodes
 
 
 def test_twelve_concurrent_guesses_on_two_nodes_check_no_more_than_the_ceiling(

@@ -10,41 +10,25 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
-from campusca.config import load_settings
 from campusca.db.models import CrlState
-from campusca.keys import KeyType
 from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import CertStatus, OcspQuery
 from campusca.services import audit
-from campusca.services.authority import Authority, open_authority
+from campusca.services.authority import Authority
 from campusca.services.ca.certificates import issue_from_csr
 from campusca.services.ca.ocsp import answer_ocsp
 from campusca.services.ca.revocation import publish_crl, revoke_certificate
-from campusca.services.demo import add_demo_data
-from campusca.services.setup import initialise
 from tests.assertions import crl_number
 from tests.support.ca import make_csr
-from tests.support.peers import require_peer
-from tests.support.postgres import postgres_bin, postgres_cluster
+from tests.support.postgres import two_nodes_on_postgres
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
 def two_nodes(tmp_path: Path) -> Iterator[tuple[Authority, Authority]]:
-    require_peer("runuser")
-    if postgres_bin() is None:
-        require_peer("initdb")  # skips locally, fails under CI
-    with postgres_cluster() as url:
-        home = tmp_path / "home"
-        settings = load_settings(home, database_url=url)
-        first, _ = initialise(settings, org_name="Example University", key_type=KeyType.EC_P256)
-        add_demo_data(first)
-        # A second node: same database and key material, its own process state.
-        second = open_authority(load_settings(home, database_url=url))
-        yield first, second
-        first.db.dispose()
-        second.db.dispose()
+    with two_nodes_on_postgres(tmp_path / "home") as nodes:
+        yield nodes
 
 
 def test_every_migration_runs_on_postgresql_and_crl_numbers_never_repeat(

@@ -10,13 +10,8 @@ import httpx
 import pytest
 from cryptography import x509
 
-from campusca.config import load_settings
-from campusca.keys import KeyType
-from campusca.services.demo import add_demo_data
-from campusca.services.setup import initialise
 from tests.support.ca import CaHome, free_port, make_csr, serving, write_public_url
-from tests.support.peers import require_peer
-from tests.support.postgres import postgres_bin, postgres_cluster
+from tests.support.postgres import two_nodes_on_postgres
 
 pytestmark = pytest.mark.interop
 
@@ -36,16 +31,10 @@ async def _burst(urls: list[str], headers: dict[str, str], count: int) -> list[h
 
 
 def test_two_nodes_on_postgresql_issue_a_200_request_burst_without_a_refusal(tmp_path: Path) -> None:
-    require_peer("runuser")
-    if postgres_bin() is None:
-        require_peer("initdb")  # skips locally, fails under CI
-    with postgres_cluster() as url:
-        home = tmp_path / "home"
-        authority, _ = initialise(
-            load_settings(home, database_url=url), org_name="Example University", key_type=KeyType.EC_P256
-        )
-        add_demo_data(authority)
-        authority.db.dispose()
+    home = tmp_path / "home"
+    with two_nodes_on_postgres(home) as (authority, _):
+        url = authority.settings.effective_database_url
+        authority.db.dispose()  # the nodes under test are `campusca serve` processes
         first = CaHome(home=home, port=free_port(), database_url=url)
         write_public_url(home, first.port)
         second_home = tmp_path / "second"

@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from campusca.config import load_settings
+from campusca.keys import KeyType
+from campusca.services.authority import Authority, open_authority
+from campusca.services.demo import add_demo_data
+from campusca.services.setup import initialise
 from tests.support.ca import free_port
+from tests.support.peers import require_peer
 
 
 def postgres_bin() -> Path | None:
@@ -65,3 +71,27 @@ def postgres_cluster() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def two_nodes_on_postgres(home: Path, **settings: object) -> Iterator[tuple[Authority, Authority]]:
+    """A demo CA on a private PostgreSQL, seen by two authorities: two nodes sharing one database.
+
+    Skips when PostgreSQL is missing on a laptop, fails under CI. `settings` override both nodes'.
+    """
+    require_peer("runuser")
+    if postgres_bin() is None:
+        require_peer("initdb")
+    with postgres_cluster() as url:
+        first, _ = initialise(
+            load_settings(home, database_url=url, **settings),
+            org_name="Example University",
+            key_type=KeyType.EC_P256,
+        )
+        add_demo_data(first)
+        second = open_authority(load_settings(home, database_url=url, **settings))
+        try:
+            yield first, second
+        finally:
+            first.db.dispose()
+            second.db.dispose()
