@@ -7,11 +7,12 @@ Pages are server-rendered and work without JavaScript. A page that needs a perso
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -138,6 +139,28 @@ def staff(me: Annotated[WebIdentity, Depends(signed_in)]) -> WebIdentity:
     if not me.has_any(*STAFF_ROLES):
         raise PageForbidden("this page is for administrators and RA officers", me)
     return me
+
+
+CSRF_REFUSED = "this form has expired or did not come from this site; reload the page and try again"
+
+
+def signed_form(
+    me: Annotated[WebIdentity, Depends(signed_in)], csrf: Annotated[str, Form(max_length=128)] = ""
+) -> WebIdentity:
+    """The logged-in person of a POSTed page form that carries their session's CSRF token; 403 otherwise.
+
+    Every state-changing page form depends on this (or `staff_form`), so a form posted from another site,
+    or without the token, is refused before the handler runs and changes nothing.
+    """
+    given = csrf.encode(errors="surrogatepass")
+    if not csrf or not hmac.compare_digest(given, me.csrf_token.encode()):
+        raise PageForbidden(CSRF_REFUSED, me)
+    return me
+
+
+def staff_form(me: Annotated[WebIdentity, Depends(signed_form)]) -> WebIdentity:
+    """`signed_form` for the administrators' and RA officers' pages."""
+    return staff(me)
 
 
 def install_page_handlers(app: FastAPI) -> None:
