@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from campusca.db.engine import core_connection
 from campusca.db.models import AuditRecord, Counter
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ _INSERT_RECORD = insert(AuditRecord.__table__)
 
 def next_counter(session: Session, name: str) -> int:
     """Increment a named counter and return its new value; the UPDATE locks the row until commit."""
-    bumped = session.execute(_BUMP_COUNTER, {"counter_name": name}).scalar()
+    bumped = core_connection(session).execute(_BUMP_COUNTER, {"counter_name": name}).scalar()
     if bumped is None:
         session.add(Counter(name=name, value=1))
         session.flush()
@@ -82,8 +83,9 @@ def record(
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
     details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
     seq = next_counter(session, _COUNTER)
-    prev_hash = session.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
-    session.execute(
+    connection = core_connection(session)
+    prev_hash = connection.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
+    connection.execute(
         _INSERT_RECORD,
         {
             "seq": seq,

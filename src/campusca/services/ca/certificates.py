@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from campusca.services.authority import Authority
 from campusca.services.ca.issuance import (
     Holder,
     IssuedCertificate,
+    SignedCertificate,
     find_certificate,
     record_certificate,
     sign_certificate,
@@ -119,7 +121,8 @@ def issue_from_csr(
     """Verify a CSR and issue a certificate of the profile for the person; committed when it returns.
 
     The certificate is signed between a read transaction and a short write transaction, so the
-    write lock is held only to insert the row and its audit record.
+    write lock is held only to insert the row and its audit record; certificates issued at the same
+    moment share that transaction (group commit).
     """
     try:
         get_profile(profile_name)
@@ -133,9 +136,20 @@ def issue_from_csr(
     signed = sign_certificate(
         authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )
-    with authority.db.write() as session:
-        issued = record_certificate(authority, session, signed, actor=actor)
+    recorder = authority.db.group_commit("certificate.issued", _record_all)
+    issued = recorder.submit(_Recording(authority, signed, actor))
     return view_of_issued(issued, person=holder.username if holder is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Recording:
+    authority: Authority
+    signed: SignedCertificate
+    actor: str
+
+
+def _record_all(session: Session, recordings: Sequence[_Recording]) -> list[IssuedCertificate]:
+    return [record_certificate(item.authority, session, item.signed, actor=item.actor) for item in recordings]
 
 
 def get_certificate(authority: Authority, serial: int) -> CertificateView:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campusca import metrics
+from campusca.db.engine import core_connection
 from campusca.db.models import Certificate, Department, Organisation, Person
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, common_name, random_serial
 from campusca.pki.csr import requested_dns_names
@@ -212,9 +213,10 @@ def record_certificate(
 
     A certificate that is never recorded was never issued: it is not returned to anyone.
     """
+    connection = core_connection(session)
     if signed.holder is not None:
         # The person may have been deactivated between signing and now; the write lock decides.
-        active = session.execute(_PERSON_ACTIVE, {"person_id": signed.holder.id}).scalar()
+        active = connection.execute(_PERSON_ACTIVE, {"person_id": signed.holder.id}).scalar()
         if not active:
             raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
     certificate = signed.certificate
@@ -222,7 +224,7 @@ def record_certificate(
     subject = certificate.subject.rfc4514_string()
     not_after = certificate.not_valid_after_utc
     try:
-        certificate_id = session.execute(
+        certificate_id = connection.execute(
             _INSERT_CERTIFICATE,
             {
                 "serial_hex": serial_to_hex(certificate.serial_number),
