@@ -163,6 +163,29 @@ def staff_form(me: Annotated[WebIdentity, Depends(signed_form)]) -> WebIdentity:
     return staff(me)
 
 
+PAGE_PREFIXES = ("/my", "/agent", "/admin", "/login", "/logout")
+
+
+def is_page_path(path: str) -> bool:
+    """Paths whose errors answer an HTML page (page_error.html) instead of the REST problem JSON."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
+
+
+def error_answer(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    """The error page for an error raised outside a page handler (validation, 404, Busy), with whoever is
+    logged in when that can be read; a database that cannot be read leaves the page anonymous."""
+    me = None
+    try:
+        me = current(request, request.app.state.authority)
+    except Exception:  # noqa: BLE001 - the error page must render even when the session cannot be read
+        me = None
+    response = error_page(request, status, message, me)
+    response.headers.update(headers or {})
+    return response
+
+
 def install_page_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, error: LoginRequired) -> Response:
