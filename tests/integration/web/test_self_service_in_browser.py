@@ -8,6 +8,7 @@ once. Every page the tests reach is saved at phone and desktop widths.
 from __future__ import annotations
 
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,3 +194,57 @@ def test_mary_asks_for_recovery_two_agents_approve_and_mary_collects_the_file_on
     assert actions["recovery.requested"] == "person:mary" and actions["recovery.released"] == "person:mary"
     revoked = audit.recent_records(authority, limit=50, action="certificate.revoked")
     assert f"certificate:{lost.encryption.serial_hex}" in {r.target for r in revoked}  # the lost key
+
+
+def test_larry_opens_a_legal_case_rita_approves_larry_decrypts_a_message_once_and_closes_the_case(
+    browser: Browser, site: str, authority: Authority, tmp_path: Path, screenshot_dir: Path
+) -> None:
+    smime.add_escrow_agent(authority, username="rita", org_name=ORG, actor="test")
+    smime.set_escrow_policy(authority, org_name=ORG, enabled=True, mode="simple", actor="test")
+    smime.issue_smime_bundle(authority, username="mary", actor="test", password=P12_PASSWORD)
+    smime.issue_smime_bundle(authority, username="bob", actor="test", password=P12_PASSWORD)
+    plain = (
+        b"From: Bob <bob@example.edu>\r\nTo: Mary <mary@example.edu>\r\nSubject: minutes\r\n\r\nSee you.\r\n"
+    )
+    encrypted, _ = smime.encrypt_message(authority, plain, include_sender=False)
+    (tmp_path / "minutes.eml").write_bytes(encrypted)
+
+    larry = browser.new_context().new_page()
+    _log_in(larry, site, "larry", "/agent/recovery")
+    larry.get_by_label("Username of the person").fill("mary")
+    larry.get_by_label("Case reference").fill("case 2026-17")
+    with larry.expect_navigation():
+        larry.get_by_role("button", name="Open the case").click()
+    assert "Legal case “case 2026-17” opened" in larry.locator("#requested").inner_text()
+    (case,) = smime.recovery_queue(authority, "larry")
+    assert smime.own_recoveries(authority, "mary") == ()  # a legal case is not on Mary's page
+
+    rita = browser.new_context().new_page()
+    _log_in(rita, site, "rita", "/agent/recovery")
+    with rita.expect_navigation():
+        rita.get_by_role("button", name=f"Approve request {case.request.id}").click()
+
+    larry.goto(site + "/agent/recovery")
+    screenshots(larry, screenshot_dir, "agent-recovery-legal-approved")
+    item = larry.locator(f"#request-{case.request.id}")
+    item.get_by_label("Encrypted messages to decrypt").set_input_files(str(tmp_path / "minutes.eml"))
+    with larry.expect_download() as download:
+        item.get_by_role("button", name="Release: decrypt the messages").click()
+    download.value.save_as(tmp_path / "case.zip")
+    with zipfile.ZipFile(tmp_path / "case.zip") as archive:
+        assert archive.namelist() == ["001-minutes.eml"]
+        assert archive.read("001-minutes.eml").endswith(b"See you.\r\n")
+    again = larry.request.post(
+        f"{site}/agent/recovery/{case.request.id}/release",
+        multipart={
+            "csrf": larry.locator("input[name=csrf]").first.get_attribute("value") or "",
+            "messages": {"name": "minutes.eml", "mimeType": "message/rfc822", "buffer": encrypted},
+        },
+    )
+    assert again.status == 409 and "released once" in again.text()  # one release
+    larry.goto(site + "/agent/recovery")
+    with larry.expect_navigation():
+        larry.get_by_role("button", name="Close case case 2026-17").click()
+    assert larry.locator("#done").inner_text() == f"Request {case.request.id} closed."
+    closed = audit.recent_records(authority, limit=5, action="recovery.case_closed")
+    assert [r.actor for r in closed] == ["person:larry"]
