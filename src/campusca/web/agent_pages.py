@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from campusca.errors import CampusCAError
 from campusca.services import smime
+from campusca.services.errors import ServiceError
 from campusca.services.people import WebIdentity
 from campusca.web.my_smime_pages import P12_MEDIA_TYPE
 from campusca.web.pages import AuthorityDep, PageForbidden, render, signed_form, signed_in, status_of
@@ -91,7 +91,7 @@ def open_legal_case(
             case_ref=case,
             confidential=confidential,
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _queue(request, authority, me, status_of(error), error=str(error))
     return _queue(request, authority, me, requested=requested)
 
@@ -105,7 +105,7 @@ def approve(
         smime.approve_recovery(
             authority, request_id=request_id, agent=me.username, passphrase=passphrase or None, actor=me.actor
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _queue(request, authority, me, status_of(error), error=str(error), failed=request_id)
     return _done("approved", request_id)
 
@@ -123,7 +123,7 @@ def reject(
         smime.reject_recovery(
             authority, request_id=request_id, by=me.username, actor=me.actor, note=note.strip() or None
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _queue(request, authority, me, status_of(error), error=str(error), failed=request_id)
     return _done("rejected", request_id)
 
@@ -156,7 +156,7 @@ def release(
             releaser=me.username,
             release_code=code,
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _queue(request, authority, me, status_of(error), error=str(error), failed=request_id)
     return Response(
         _zip(names, result.plaintexts),
@@ -205,6 +205,6 @@ def close_case(request: Request, request_id: int, authority: AuthorityDep, me: A
     """Close a released legal case; a confidential one now gets its revocation, re-key and notice."""
     try:
         smime.close_legal_case(authority, request_id=request_id, actor=me.actor, closer=me.username)
-    except CampusCAError as error:
+    except ServiceError as error:
         return _queue(request, authority, me, status_of(error), error=str(error), failed=request_id)
     return _done("closed", request_id)

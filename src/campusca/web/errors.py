@@ -69,12 +69,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(error, Busy):
             busy = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
             if is_page_path(request.url.path):  # the one 5xx a page answers: back-pressure, retry shortly
-                return error_answer(request, 503, str(error), busy)
+                return await error_answer(request, 503, str(error), busy, identify=False)
             return problem(503, "busy", str(error), busy)
         status = _status_for(error)
         if is_page_path(request.url.path):
             extra = {"Retry-After": str(error.retry_after)} if isinstance(error, LoginThrottled) else None
-            return error_answer(request, status, str(error), extra)
+            return await error_answer(request, status, str(error), extra)
         code = getattr(error, "code", "invalid_input")
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, LoginThrottled):
@@ -87,20 +87,19 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where or 'request'}: {first.get('msg', 'is invalid')}"
         if is_page_path(request.url.path):
-            return error_answer(request, 422, message)
+            return await error_answer(request, 422, message)
         return problem(422, "invalid_input", message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         if is_page_path(request.url.path):
-            return error_answer(
-                request, error.status_code, _PAGE_HTTP.get(error.status_code, str(error.detail))
-            )
+            message = _PAGE_HTTP.get(error.status_code, str(error.detail))
+            return await error_answer(request, error.status_code, message)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem(error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         request_id = uuid.uuid4().hex[:12]
         # Logged by type and request id only: exception text may quote request data.
         log.error(
@@ -110,4 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             request_id,
         )
-        return problem(500, "internal_error", f"internal error; request id {request_id}")
+        message = f"internal error; request id {request_id}"
+        if is_page_path(request.url.path):  # a bug, never a planned answer: still a page, not JSON
+            return await error_answer(request, 500, message, identify=False)
+        return problem(500, "internal_error", message)

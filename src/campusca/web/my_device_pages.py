@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from campusca.errors import CampusCAError
 from campusca.services import ota
+from campusca.services.errors import ServiceError
 from campusca.services.people import WebIdentity
 from campusca.web.pages import AuthorityDep, render, signed_form, signed_in, status_of
 
@@ -60,7 +60,7 @@ def invite_myself(
     """Send the person their own enrollment invitation; the page then says where it went."""
     try:
         ota.send_invitation(authority, username=me.username, channel=channel, actor=me.actor)
-    except CampusCAError as error:
+    except ServiceError as error:
         return _page(request, authority, me, status_of(error), error=str(error))
     return RedirectResponse(f"/my/devices?sent={channel}", status_code=303)
 

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from campusca.errors import CampusCAError
 from campusca.services import smime
+from campusca.services.errors import ServiceError
 from campusca.services.people import WebIdentity
 from campusca.web.my_smime_pages import P12_MEDIA_TYPE
 from campusca.web.pages import AuthorityDep, render, signed_form, signed_in, status_of
@@ -51,7 +51,7 @@ def ask_for_recovery(request: Request, authority: AuthorityDep, me: Signed) -> R
         requested = smime.request_recovery(
             authority, username=me.username, reason="lost-key", actor=me.actor, requester=me.username
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _page(request, authority, me, status_of(error), error=str(error))
     return _page(request, authority, me, requested=requested)
 
@@ -84,7 +84,7 @@ def collect(
             release_code=release_code.strip() or None,
             legacy=legacy,
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _page(request, authority, me, status_of(error), error=str(error), failed=request_id)
     return Response(
         released.pkcs12,

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from campusca.errors import CampusCAError
 from campusca.services import smime
+from campusca.services.errors import ServiceError
 from campusca.services.people import WebIdentity
 from campusca.web.pages import AuthorityDep, render, signed_form, signed_in, status_of
 
@@ -78,7 +78,7 @@ def issue_smime(
         bundle = smime.issue_smime_bundle(
             authority, username=me.username, actor=me.actor, password=password, legacy=legacy
         )
-    except CampusCAError as error:
+    except ServiceError as error:
         return _form(request, authority, me, status_of(error), error=str(error), legacy=legacy)
     suffix = "-legacy" if legacy else ""
     return Response(
