@@ -11,13 +11,16 @@ import re
 import httpx
 
 from campusca.config import load_settings
-from campusca.services import audit
+from campusca.pki.pkcs12 import load_pkcs12
+from campusca.services import audit, smime
 from campusca.services.authority import open_authority
+from campusca.services.people.registry import add_person, set_password
 from tests.support.ca import CaHome, serving
 
 DEMO = "campusca-demo"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 STRONG = "correct horse battery staple"
+ORG = "Example University"
 PEOPLE_FORMS = {
     "/my/smime": {"password": STRONG, "repeat": STRONG},
     "/my/recovery": {},
@@ -99,3 +102,45 @@ def test_the_agent_queue_is_for_recovery_agents_and_legal_officers(ca: CaHome) -
         assert rita.status_code == 200 and "Nothing is waiting for you." in rita.text
         larry = _log_in(url, "larry").get("/agent/recovery")
         assert larry.status_code == 200 and "Open a legal case" in larry.text
+
+
+def _form_token(client: httpx.Client, path: str) -> str:
+    found = _CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_help_desk_agent_releases_the_lost_key_they_asked_for_once_after_another_agent_approved(
+    ca: CaHome,
+) -> None:
+    authority = open_authority(load_settings(ca.home))
+    try:
+        with authority.db.write() as session:
+            add_person(authority, session, username="quentin", email="quentin@example.edu",
+                       dept_name="Computing Services", roles=("recovery-agent",), actor="test")  # fmt: skip
+            set_password(authority, session, "quentin", DEMO, actor="test")
+        for agent in ("rita", "quentin"):
+            smime.add_escrow_agent(authority, username=agent, org_name=ORG, actor="test")
+        smime.set_escrow_policy(authority, org_name=ORG, enabled=True, mode="simple", actor="test")
+        smime.issue_smime_bundle(authority, username="mary", actor="test", password=STRONG)
+        asked = smime.request_recovery(
+            authority, username="mary", reason="lost-key", actor="person:rita", requester="rita"
+        )
+    finally:
+        authority.db.dispose()
+    with serving(ca) as url:
+        rita, quentin = _log_in(url, "rita"), _log_in(url, "quentin")
+        page = rita.get("/agent/recovery").text
+        assert f"Approve request {asked.id}" not in page  # never one's own request
+        token = _form_token(rita, "/agent/recovery")
+        own = rita.post(f"/agent/recovery/{asked.id}/approve", data={"csrf": token})
+        assert own.status_code == 403 and "cannot approve their own request" in own.text
+        approved = quentin.post(
+            f"/agent/recovery/{asked.id}/approve", data={"csrf": _form_token(quentin, "/agent/recovery")}
+        )
+        assert approved.status_code == 303
+        released = rita.post(f"/agent/recovery/{asked.id}/release", data={"csrf": token, "password": STRONG})
+        assert released.status_code == 200 and released.headers["content-type"] == "application/x-pkcs12"
+        assert load_pkcs12(released.content, STRONG.encode()).certificate is not None
+        again = rita.post(f"/agent/recovery/{asked.id}/release", data={"csrf": token, "password": STRONG})
+        assert again.status_code == 409 and "released once" in again.text

@@ -70,7 +70,7 @@ def _item(person: Person, request: RecoveryRequest) -> QueueItem:
 
 
 def recovery_queue(authority: Authority, username: str) -> tuple[QueueItem, ...]:
-    """Open requests the person may act on as an agent or requester, newest first (expired ones marked first)."""
+    """Open requests the person may act on as an agent or requester, or approved and still open, newest first."""
     expire_due(authority)
     with authority.db.read() as session:
         person = get_person(session, username)
@@ -79,7 +79,8 @@ def recovery_queue(authority: Authority, username: str) -> tuple[QueueItem, ...]
             .where(RecoveryRequest.status.in_(OPEN), RecoveryRequest.person_id != person.id)
             .order_by(RecoveryRequest.id.desc())
         ).scalars()
-        items = (_item(person, row) for row in rows)
+        # A released lost-key request is done; a released legal case waits for its requester to close it.
+        items = (_item(person, row) for row in rows if row.status != RELEASED or row.reason == LEGAL)
         return tuple(
             i
             for i in items
