@@ -50,6 +50,8 @@ def test_alice_sends_herself_the_link_enrols_her_iphone_and_reports_it_lost(
     assert "on its way to you by SMS" in page.locator("#sent").inner_text()
     assert [m["To"] for m in enrolment.gateway.messages] == [ALICE_PHONE]
     assert "delivered" in page.locator("#invitations").inner_text()
+    (invited,) = audit.recent_records(authority, limit=20, action="invitation.created")
+    assert invited.actor == "person:alice" and invited.target == "person:alice"
 
     iphone = SimulatedIPhone()
     iphone.enrol(enrolment.gateway.links(ALICE_PHONE)[-1], "alice", PASSWORD)
