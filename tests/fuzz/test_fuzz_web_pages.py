@@ -19,7 +19,14 @@ COOKIE = st.text(alphabet=COOKIE_CHARACTERS, max_size=80)
 FIELDS = st.text(max_size=300) | st.sampled_from(["bob", "admin", "campusca-demo", "", "/my/", "//x.example"])
 PAGES = ["/my/", "/admin/", "/my/certificates/{}.pem", "/login?next={}", "/"]
 PAGES += ["/my/smime", "/my/devices?sent={}", "/my/devices/{}/lost", "/my/recovery", "/agent/recovery?id={}"]
-FORMS = ["/my/smime", "/my/devices/invite", "/my/devices/{}/lost", "/my/recovery", "/my/recovery/{}/collect"]
+FORMS = [
+    "/my/smime",
+    "/my/smime/strength",
+    "/my/devices/invite",
+    "/my/devices/{}/lost",
+    "/my/recovery",
+    "/my/recovery/{}/collect",
+]
 FORMS += ["/agent/recovery", "/agent/recovery/{}/approve", "/agent/recovery/{}/release"]
 
 

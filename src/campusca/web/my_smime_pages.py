@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from campusca.services import smime
 from campusca.services.errors import ServiceError
@@ -23,6 +23,12 @@ Me = Annotated[WebIdentity, Depends(signed_in)]
 Signed = Annotated[WebIdentity, Depends(signed_form)]
 Secret = Annotated[str, Form(max_length=1024)]
 P12_MEDIA_TYPE = "application/x-pkcs12"
+# /my/smime alone loads one static script (web/static/strength.js: the meter as the person types, asking
+# /my/smime/strength); every other page keeps the script-less policy of pages.PAGE_HEADERS.
+SCRIPTED_CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _form(
@@ -37,7 +43,7 @@ def _form(
 ) -> Response:
     outlook = smime.escrow_outlook(authority, me.username)
     custody = smime.key_custody_of(authority, me.username)
-    return render(
+    response = render(
         request,
         "my_smime.html",
         status,
@@ -48,12 +54,22 @@ def _form(
         strength=strength,
         legacy=legacy,
     )
+    response.headers["Content-Security-Policy"] = SCRIPTED_CSP
+    return response
 
 
 @router.get("/smime", response_class=HTMLResponse)
 def smime_page(request: Request, authority: AuthorityDep, me: Me) -> Response:
     """The form, with what will happen to the encryption key."""
     return _form(request, authority, me)
+
+
+@router.post("/smime/strength")
+def password_strength(me: Signed, password: Secret = "") -> Response:
+    """The meter for the password typed so far (the script's question); changes nothing, never echoes it."""
+    strength = smime.judge_pkcs12_password(password, owner=me.username)
+    body = {"score": strength.score, "label": strength.label, "accepted": strength.accepted}
+    return JSONResponse(body | {"refusal": strength.refusal}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/smime", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ STRONG = "correct horse battery staple"
 ORG = "Example University"
 PEOPLE_FORMS = {
     "/my/smime": {"password": STRONG, "repeat": STRONG},
+    "/my/smime/strength": {"password": STRONG},
     "/my/recovery": {},
     "/my/recovery/1/collect": {"password": STRONG, "repeat": STRONG},
     "/my/recovery/1/withdraw": {},

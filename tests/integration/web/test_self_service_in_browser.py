@@ -59,10 +59,14 @@ def _openssl_pkcs12(path: Path, password: str) -> subprocess.CompletedProcess[by
 def test_bob_downloads_his_pkcs12_and_openssl_reads_both_identities(
     browser: Browser, site: str, authority: Authority, tmp_path: Path, screenshot_dir: Path
 ) -> None:
+    from playwright.sync_api import expect  # here: without playwright the browser fixture skips first
+
     smime.add_escrow_agent(authority, username="rita", org_name=ORG, actor="test")
     smime.set_escrow_policy(authority, org_name=ORG, enabled=True, mode="simple", actor="test")
     page = browser.new_page()
     _log_in(page, site, "bob", "/my/smime")
+    assert "script-src 'self'" in str(page.request.get(site + "/my/smime").headers["content-security-policy"])
+    assert "script-src" not in str(page.request.get(site + "/my/").headers["content-security-policy"])
     notice = page.locator("#escrow-notice").inner_text()
     assert "will be escrowed by Example University (simple mode)" in notice and "rita" in notice
     assert page.locator("#current").inner_text() == "None yet."
@@ -78,6 +82,8 @@ def test_bob_downloads_his_pkcs12_and_openssl_reads_both_identities(
     assert smime.key_custody_of(authority, "bob") == ()  # nothing was issued
 
     page.get_by_label("Password for the file").fill(P12_PASSWORD)
+    expect(page.locator("#live-strength strong")).to_have_text("strong")  # the script asked the same judge
+    expect(page.locator("#strength")).to_be_hidden()
     page.get_by_label("Password again").fill(P12_PASSWORD)
     with page.expect_download() as download:
         page.get_by_role("button", name="Issue and download").click()
