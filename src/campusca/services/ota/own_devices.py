@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from campusca.db.ids import get_row
 from campusca.db.ota import Device
 from campusca.pki.crl import RevocationReason
 from campusca.services.authority import Authority
 from campusca.services.errors import NotFound
-from campusca.services.ota.devices import DeviceView, _revoke_device, device_view, get_device
+from campusca.services.ota.devices import DeviceView, _revoke_device, device_view
 
 
 def _own(session: Session, username: str, device_id: int) -> Device:
-    device = get_device(session, str(device_id))
-    if device.person.username != username:
+    # By numeric id only: `get_device` tries the UDID first, and a device chooses its own UDID.
+    device = get_row(session, Device, device_id)
+    if device is None or device.person.username != username:
         raise NotFound(f"no device with id {device_id}")
     return device
 
