@@ -1,4 +1,4 @@
-"""The web pages (/login, /logout, /my/, /admin/): random fields, cookies, `next` values and serials never answer 5xx."""
+"""The web pages (/login, /logout, /my/..., /agent/, /admin/): random fields, cookies, `next` values and serials never answer 5xx."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ COOKIE_CHARACTERS = sorted(frozenset(string.printable) - frozenset(string.whites
 COOKIE = st.text(alphabet=COOKIE_CHARACTERS, max_size=80)
 FIELDS = st.text(max_size=300) | st.sampled_from(["bob", "admin", "campusca-demo", "", "/my/", "//x.example"])
 PAGES = ["/my/", "/admin/", "/my/certificates/{}.pem", "/login?next={}", "/"]
+PAGES += ["/my/smime", "/my/devices?sent={}", "/my/devices/{}/lost", "/my/recovery", "/agent/recovery?id={}"]
+FORMS = [
+    "/my/smime",
+    "/my/smime/strength",
+    "/my/devices/invite",
+    "/my/devices/{}/lost",
+    "/my/recovery",
+    "/my/recovery/{}/collect",
+]
+FORMS += ["/agent/recovery", "/agent/recovery/{}/approve", "/agent/recovery/{}/release"]
 
 
 @st.composite
@@ -26,13 +36,17 @@ def web_requests(draw: st.DrawFn, session: str) -> tuple[str, str, dict[str, obj
     if draw(st.booleans()):
         cookies["campusca_web_login_csrf"] = draw(COOKIE)
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
-    kind = draw(st.sampled_from(["page", "login", "logout"]))
+    kind = draw(st.sampled_from(["page", "login", "logout", "form"]))
     if kind == "page":
         path = draw(st.sampled_from(PAGES)).format(quote(draw(st.text(max_size=60)), safe=""))
         return "GET", path, {"headers": headers}
     form = {"csrf": draw(FIELDS)}
     if kind == "login":
         form |= {"username": draw(FIELDS), "password": draw(FIELDS), "next": draw(FIELDS)}
+    if kind == "form":
+        path = draw(st.sampled_from(FORMS)).format(quote(draw(st.text(max_size=20)), safe=""))
+        fields = {"password": draw(FIELDS), "repeat": draw(FIELDS), "channel": draw(FIELDS)}
+        return "POST", path, {"data": form | fields, "headers": headers}
     return "POST", f"/{kind}", {"data": form, "headers": headers}
 
 

@@ -28,22 +28,27 @@ class PassphraseVerdict:
 
     accepted: bool
     refusal: str | None = None
+    score: int = 0  # zxcvbn's 0 (guessed at once) to 4 (very unguessable), for a strength meter
 
 
 def judge_passphrase(
     passphrase: str, *, what: str = "passphrase", related: Iterable[str] = ()
 ) -> PassphraseVerdict:
     """Judge a new passphrase; `related` are words an attacker knows (username, e-mail), counted as guessable."""
-    if len(passphrase) < MIN_LENGTH:
-        return PassphraseVerdict(False, f"{what} must be at least {MIN_LENGTH} characters")
     if len(passphrase) > MAX_LENGTH:
         return PassphraseVerdict(False, f"{what} must be at most {MAX_LENGTH} characters")
+    if not passphrase:  # zxcvbn cannot judge an empty string
+        return PassphraseVerdict(False, f"{what} must be at least {MIN_LENGTH} characters")
     estimate = zxcvbn(passphrase[:_JUDGED_PREFIX], user_inputs=[word for word in related if word])
+    score = int(estimate["score"])
+    if len(passphrase) < MIN_LENGTH:
+        # A short one may still look "strong" to zxcvbn; the meter must not say so.
+        return PassphraseVerdict(False, f"{what} must be at least {MIN_LENGTH} characters", min(score, 2))
     if estimate["guesses_log10"] < MIN_GUESSES_LOG10:
         warning = str(estimate["feedback"]["warning"]).strip().rstrip(".")
         why = f" ({warning[0].lower()}{warning[1:]})" if warning else ""
-        return PassphraseVerdict(False, f"{what} is too weak{why}: {_ADVICE}")
-    return PassphraseVerdict(True)
+        return PassphraseVerdict(False, f"{what} is too weak{why}: {_ADVICE}", min(score, 3))
+    return PassphraseVerdict(True, score=4)
 
 
 __all__ = ["MIN_LENGTH", "PassphraseVerdict", "judge_passphrase"]

@@ -15,6 +15,7 @@ from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
 from campusca.web.admission import WriteAdmission
+from campusca.web.agent_pages import router as agent_pages_router
 from campusca.web.api import certificates as api_certificates
 from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
@@ -60,6 +61,7 @@ def create_app(authority: Authority) -> FastAPI:
     app.include_router(login_pages.router)
     app.include_router(my_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(agent_pages_router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     install_background_jobs(app, authority)
 

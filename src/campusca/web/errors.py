@@ -11,13 +11,14 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from campusca.errors import Busy, CampusCAError
 from campusca.services import errors as service_errors
 from campusca.services.people.login import LoginThrottled, LoginUnavailable
 from campusca.web.deps import Unauthenticated
+from campusca.web.pages import error_answer, is_page_path
 
 log = logging.getLogger("campusca.web")
 
@@ -44,6 +45,12 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 BUSY_RETRY_AFTER_SECONDS = 2
 
 
+_PAGE_HTTP = {
+    404: "there is no page at this address",
+    405: "this page cannot be used that way; go back and use its form",
+}
+
+
 def _status_for(error: Exception) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -56,11 +63,18 @@ def problem(status: int, code: str, message: str, headers: dict[str, str] | None
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Page paths (/my, /agent, /admin, /login) answer the same statuses as an HTML page (web/pages.py).
     @app.exception_handler(CampusCAError)
-    async def _domain(request: Request, error: CampusCAError) -> JSONResponse:
+    async def _domain(request: Request, error: CampusCAError) -> Response:
         if isinstance(error, Busy):
-            return problem(503, "busy", str(error), {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
+            busy = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+            if is_page_path(request.url.path):  # the one 5xx a page answers: back-pressure, retry shortly
+                return await error_answer(request, 503, str(error), busy, identify=False)
+            return problem(503, "busy", str(error), busy)
         status = _status_for(error)
+        if is_page_path(request.url.path):
+            extra = {"Retry-After": str(error.retry_after)} if isinstance(error, LoginThrottled) else None
+            return await error_answer(request, status, str(error), extra)
         code = getattr(error, "code", "invalid_input")
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, LoginThrottled):
@@ -68,18 +82,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(status, code, str(error), headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return problem(422, "invalid_input", f"{where or 'request'}: {first.get('msg', 'is invalid')}")
+        message = f"{where or 'request'}: {first.get('msg', 'is invalid')}"
+        if is_page_path(request.url.path):
+            return await error_answer(request, 422, message)
+        return problem(422, "invalid_input", message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if is_page_path(request.url.path):
+            message = _PAGE_HTTP.get(error.status_code, str(error.detail))
+            return await error_answer(request, error.status_code, message)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem(error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         request_id = uuid.uuid4().hex[:12]
         # Logged by type and request id only: exception text may quote request data.
         log.error(
@@ -89,4 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             request_id,
         )
-        return problem(500, "internal_error", f"internal error; request id {request_id}")
+        message = f"internal error; request id {request_id}"
+        if is_page_path(request.url.path):  # a bug, never a planned answer: still a page, not JSON
+            return await error_answer(request, 500, message, identify=False)
+        return problem(500, "internal_error", message)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from campusca.services import errors as service_errors
 from campusca.services import people
@@ -161,6 +162,36 @@ def signed_form(
 def staff_form(me: Annotated[WebIdentity, Depends(signed_form)]) -> WebIdentity:
     """`signed_form` for the administrators' and RA officers' pages."""
     return staff(me)
+
+
+PAGE_PREFIXES = ("/my", "/agent", "/admin", "/login", "/logout")
+
+
+def is_page_path(path: str) -> bool:
+    """Paths whose errors answer an HTML page (page_error.html) instead of the REST problem JSON."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
+
+
+async def error_answer(
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    identify: bool = True,
+) -> HTMLResponse:
+    """The error page for an error raised outside a page handler (validation, 404, a domain error), naming
+    whoever is logged in when that can be read (in the thread pool: it reads the database). Busy and
+    unexpected errors pass `identify=False`: the database is the likely trouble, so the page stays anonymous."""
+    me = None
+    if identify:
+        try:
+            me = await run_in_threadpool(current, request, request.app.state.authority)
+        except Exception:  # noqa: BLE001 - the error page must render even when the session cannot be read
+            me = None
+    response = error_page(request, status, message, me)
+    response.headers.update(headers or {})
+    return response
 
 
 def install_page_handlers(app: FastAPI) -> None:

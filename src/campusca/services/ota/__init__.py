@@ -36,6 +36,7 @@ from campusca.services.ota.invitations import (
     send_invitation,
     withdraw_invitation,
 )
+from campusca.services.ota.own_devices import own_device, report_lost
 from campusca.services.ota.passcode_policy import PasscodePolicy, passcode_policy_of, set_passcode_policy
 from campusca.services.ota.reenrollment import RenewalReport
 from campusca.services.ota.reenrollment import acquire_lease as acquire_renewal_lease
@@ -66,6 +67,7 @@ __all__ = [
     "invitations",
     "list_devices",
     "log_in_on_link",
+    "own_device",
     "passcode_policy",
     "passcode_policy_of",
     "phase3",
@@ -73,6 +75,7 @@ __all__ = [
     "profiles",
     "reenrollment",
     "release_renewal_lease",
+    "report_lost",
     "revoke_device",
     "run_renewal_round",
     "send_invitation",

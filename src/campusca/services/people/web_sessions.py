@@ -46,6 +46,11 @@ class WebIdentity:
     def has_any(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
 
+    @property
+    def actor(self) -> str:
+        """Who the audit trail names for a change made on a page: the person, as REST names them."""
+        return f"person:{self.username}"
+
 
 def log_in_web(authority: Authority, *, username: str, password: str, address: str) -> WebLogin:
     """Check the password with the login service (throttled, audited), then open a web-page session.

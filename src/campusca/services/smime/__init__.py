@@ -40,6 +40,7 @@ from campusca.services.smime.recovery import approve as approve_recovery
 from campusca.services.smime.recovery import get_request as get_recovery_request
 from campusca.services.smime.recovery import list_requests as list_recovery_requests
 from campusca.services.smime.recovery import reject as reject_recovery
+from campusca.services.smime.recovery_queue import QueueItem, own_recoveries, recovery_queue
 from campusca.services.smime.recovery_release import (
     LegalRelease,
     LostKeyRelease,
@@ -47,6 +48,12 @@ from campusca.services.smime.recovery_release import (
     release_lost_key,
 )
 from campusca.services.smime.recovery_release import close_case as close_legal_case
+from campusca.services.smime.self_service import (
+    EscrowOutlook,
+    PasswordStrength,
+    escrow_outlook,
+    judge_pkcs12_password,
+)
 
 __all__ = [
     "custody",
@@ -55,6 +62,9 @@ __all__ = [
     "RECOVERY_APPROVED",
     "RECOVERY_STATUSES",
     "DirectoryEntry",
+    "EscrowOutlook",
+    "PasswordStrength",
+    "QueueItem",
     "KeyCustodyView",
     "EscrowKeyView",
     "EscrowScopeView",
@@ -72,15 +82,19 @@ __all__ = [
     "encrypt_message",
     "escrow_admin",
     "escrow_keys",
+    "escrow_outlook",
     "escrow_overview",
     "escrow_policy",
     "get_recovery_request",
     "issue",
     "issue_smime_bundle",
+    "judge_pkcs12_password",
     "list_recovery_requests",
     "lookup",
     "messages",
+    "own_recoveries",
     "recovery",
+    "recovery_queue",
     "recovery_release",
     "reject_recovery",
     "release_legal",
