@@ -1,0 +1,71 @@
+"""`/admin/audit`: browse and filter the audit trail, and verify its hash chain with progress.
+
+Verification runs a slice of records per request (`audit_review.verify_slice`): the first slice on the
+POST of the "verify" button, each further one on a GET the progress page's `<meta http-equiv=refresh>`
+makes (no JavaScript). The continuation only reads, and the slice it starts from is checked against
+the stored hash of the record before it, so a hand-made `after=` can only skip work, never hide a
+break from the final result, which is recorded with the acting person once the run reaches the end.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from campusca.services import audit_review
+from campusca.services.people import WebIdentity
+from campusca.web.admin_pages import Staff, StaffForm, actor, done, notice_of
+from campusca.web.listing import Listing, whole_number
+from campusca.web.pages import AuthorityDep, render
+
+router = APIRouter(prefix="/admin/audit", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+def audit_page(request: Request, authority: AuthorityDep, me: Staff) -> Response:
+    listing = Listing.read(
+        request.url.path,
+        request.query_params,
+        filters=("actor", "action", "target"),
+        sorts=("seq",),
+        default_sort="seq",
+        descending=True,
+    )
+    found = audit_review.search_records(
+        authority,
+        actor=listing.filters["actor"],
+        action=listing.filters["action"],
+        target=listing.filters["target"],
+        newest_first=listing.descending,
+        limit=listing.per_page,
+        offset=listing.offset,
+    )
+    verification, records = audit_review.last_verification(authority)
+    return render(
+        request,
+        "admin/audit.html",
+        me=me,
+        records=found.items,
+        list=listing.with_total(found.total),
+        verification=verification,
+        audit_records=records,
+        notice=notice_of(request),
+    )
+
+
+def _step(request: Request, authority: AuthorityDep, me: WebIdentity, after: int) -> Response:
+    step = audit_review.verify_slice(authority, after=after)
+    if not step.done:
+        return render(request, "admin/audit_verify.html", me=me, step=step)
+    audit_review.record_verification(authority, step, actor=actor(me))
+    return done("/admin/audit", "verified-ok" if step.ok else "verified-broken")
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def start_verification(request: Request, authority: AuthorityDep, me: StaffForm) -> Response:
+    return _step(request, authority, me, 0)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def continue_verification(request: Request, authority: AuthorityDep, me: Staff) -> Response:
+    return _step(request, authority, me, whole_number(request.query_params.get("after"), 0, high=2**62))
