@@ -3,9 +3,15 @@ sliced chain verification (each one read transaction, frozen answers)."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+from dataclasses import replace
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select, text
+
+from campusca.db.models import Certificate, Person
+from campusca.db.ota import Device
+from campusca.db.scep import ScepEnrollment
 from campusca.services import audit_review, ca, dashboard, people
 from campusca.services.audit_review import VERIFIED
 from campusca.services.authority import Authority
@@ -100,3 +106,33 @@ def test_a_changed_record_is_found_by_the_slice_that_holds_it(authority: Authori
     assert step.ok and not step.done
     step = audit_review.verify_slice(authority, after=step.checked, limit=5)
     assert (step.done, step.ok, step.problem) == (True, False, "record 7 was modified")
+
+
+def test_devices_due_are_those_awaiting_a_new_enrollment_or_whose_certificate_ends_within_the_window(
+    authority: Authority,
+) -> None:
+    certificate = _issue(authority, "alice", "alice-iphone")
+    with authority.db.write() as session:
+        alice = session.execute(select(Person).where(Person.username == "alice")).scalar_one()
+        for udid, state in (
+            ("UDID-ENROLLED", "enrolled"),
+            ("UDID-REVOKED", "revoked"),
+            ("UDID-RETIRED", "retired"),
+        ):
+            session.add(Device(udid=udid, person_id=alice.id, state=state, channel="sms"))
+        row = session.execute(
+            select(Certificate).where(Certificate.serial_hex == format(certificate.serial, "040x"))
+        )
+        session.add(
+            ScepEnrollment(
+                transaction_id="t-1", requester_key_sha256="0" * 64, signer_fingerprint_sha256="0" * 64,
+                message_type=19, csr_der=b"", csr_sha256="0" * 64, person_id=alice.id,
+                device_ref="UDID-ENROLLED", profile="device", certificate_id=row.scalar_one().id, status="issued",
+            )
+        )  # fmt: skip
+    assert dashboard.dashboard_figures(authority).devices_due == 1  # the revoked one; the retired one is done
+    window = authority.settings.renewal_window_days
+    later = replace(authority, clock=lambda: certificate.not_after - timedelta(days=window - 1))
+    assert (
+        dashboard.dashboard_figures(later).devices_due == 2
+    )  # and now the enrolled one's certificate ends soon
