@@ -23,7 +23,7 @@ from campusca.services.authority import Authority
 from campusca.services.errors import InvalidInput
 
 MAX_PAGE = 500
-SLICE = 20_000  # records per verification step: well under a second on a small machine
+MAX_SLICE = 100_000  # records per verification step at most (`audit_verify_slice`, default 20,000)
 VERIFIED = "audit.verified"
 
 
@@ -97,10 +97,12 @@ def _last_seq(session: Session) -> int:
     return int(value or 0)
 
 
-def verify_slice(authority: Authority, *, after: int = 0, limit: int = SLICE) -> VerificationStep:
-    """Verify the records after sequence number `after` (at most `limit` of them) in one read transaction."""
-    if after < 0 or not 1 <= limit <= SLICE:
-        raise InvalidInput(f"a verification step starts at 0 or later and checks 1 to {SLICE} records")
+def verify_slice(authority: Authority, *, after: int = 0, limit: int | None = None) -> VerificationStep:
+    """Verify the records after sequence number `after` (at most `limit`, default the `audit_verify_slice`
+    setting) in one read transaction."""
+    limit = limit if limit is not None else authority.settings.audit_verify_slice
+    if after < 0 or not 1 <= limit <= MAX_SLICE:
+        raise InvalidInput(f"a verification step starts at 0 or later and checks 1 to {MAX_SLICE} records")
     columns = select(
         AuditRecord.seq,
         AuditRecord.at,

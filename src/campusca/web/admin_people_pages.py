@@ -152,6 +152,8 @@ def edit_person(
 ) -> Response:
     require_admin(me)
     try:
+        if username == me.username and "admin" not in (roles or ()):
+            raise InvalidInput("you cannot take away your own admin role; ask another administrator")
         person = people.change_person(
             authority,
             username,
@@ -179,6 +181,8 @@ def set_active(
     if active not in ("true", "false"):
         return failed(request, InvalidInput("active must be true or false"), me)
     try:
+        if username == me.username and active == "false":
+            raise InvalidInput("you cannot deactivate your own account; ask another administrator")
         person = people.change_person(authority, username, actor=actor(me), active=active == "true")
     except CampusCAError as error:
         return failed(request, error, me)

@@ -34,7 +34,8 @@ def csrf_of(client: httpx.Client, path: str) -> str:
 
 @contextmanager
 def logged_in(url: str, username: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url) as client:
+    # A generous timeout: turning quorum escrow on makes a domain key, slow on a busy machine.
+    with httpx.Client(base_url=url, timeout=120) as client:
         token = csrf_of(client, "/login")
         answer = client.post("/login", data={"username": username, "password": DEMO, "csrf": token})
         assert answer.status_code == 303, answer.text
@@ -112,6 +113,12 @@ def test_the_administrator_adds_edits_and_deactivates_a_person_and_each_change_n
         )
         page = admin.get("/admin/people/erin").text
         assert "Erin E." in page and "+15550002222" in page and "auditor" in page and "deactivated" in page
+        own = {"csrf": token, "email": "admin@example.edu", "roles": ["auditor"]}
+        assert admin.post("/admin/people/admin/edit", data=own).status_code == 400  # no locking oneself out
+        assert (
+            admin.post("/admin/people/admin/active", data={"csrf": token, "active": "false"}).status_code
+            == 400
+        )
         found = admin.get("/admin/people", params={"q": "ERIN", "state": "inactive"}).text
         assert 'href="/admin/people/erin"' in found and "1–1 of 1 people" in found
     assert [r["actor"] for r in audit_of(ca, "person.added") if r["target"] == "person:erin"] == [
@@ -191,6 +198,30 @@ def test_audit_verification_runs_to_the_end_and_the_dashboard_shows_the_result(c
         assert "Verified</span>" in admin.get("/admin/").text
     [record] = audit_of(ca, "audit.verified")
     assert record["actor"] == "person:admin" and record["details"]["ok"] is True  # type: ignore[index]
+
+
+def test_a_long_verification_shows_progress_and_cannot_be_skipped_to_the_end(ca: CaHome) -> None:
+    with (ca.home / "campusca.toml").open("a") as toml:
+        toml.write("audit_verify_slice = 10\n")
+    refresh = re.compile(
+        r'http-equiv="refresh" content="0; url=(/admin/audit/verify\?after=(\d+)&amp;proof=[0-9a-f]+)"'
+    )
+    with serving(ca) as site, logged_in(site, "admin") as admin:
+        answer = admin.post("/admin/audit/verify", data={"csrf": csrf_of(admin, "/admin/audit")})
+        steps = []
+        while answer.status_code == 200:
+            found = refresh.search(answer.text)
+            assert found is not None and "<progress" in answer.text
+            steps.append(int(found.group(2)))
+            answer = admin.get(found.group(1).replace("&amp;", "&"))
+        assert answer.status_code == 303 and answer.headers["location"] == "/admin/audit?done=verified-ok"
+        assert steps[:2] == [10, 20] and len(steps) >= 2
+        for forged in ({"after": "100000"}, {"after": "100000", "proof": "0" * 64}):
+            assert admin.get("/admin/audit/verify", params=forged).status_code == 403
+        with logged_in(site, "admin") as other:  # another session's link does not work either
+            assert other.get(found.group(1).replace("&amp;", "&")).status_code == 403
+    [record] = audit_of(ca, "audit.verified")
+    assert record["details"]["records"] > steps[-1] and record["details"]["ok"] is True  # type: ignore[index,operator]
 
 
 def test_escrow_policy_and_agents_are_set_from_the_page(ca: CaHome, site: str) -> None:
