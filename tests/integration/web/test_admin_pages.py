@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
+from campusca.scep import PkiStatus
 from tests.support.ca import CaHome, serving
+from tests.support.scep_server import pkcs_req, read_reply, scep_server
 
 DEMO = "campusca-demo"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -260,3 +263,43 @@ def test_a_scep_challenge_is_shown_once_and_unknown_enrollments_are_not_found(ca
         assert admin.post("/admin/scep/enrollments/999/approve", data={"csrf": token}).status_code == 404
     [record] = audit_of(ca, "scep.challenge.created")
     assert record["actor"] == "person:admin" and secret.group(1) not in str(record)
+
+
+def test_pending_scep_requests_are_counted_approved_and_rejected_from_the_page(
+    ca_template: Path, tmp_path: Path
+) -> None:
+    with scep_server(ca_template, tmp_path, scep_approval_profiles=["server"]) as server:
+        devices = [
+            pkcs_req(server, challenge=server.challenge("bob", profile="server"), cn=name, dns=(name,))
+            for name in ("vpn.example.edu", "gw.example.edu")
+        ]
+        for device in devices:
+            assert read_reply(server, server.post(device.message.der), device).status is PkiStatus.PENDING
+        before = server.certificate_count()
+        with logged_in(server.url, "admin") as admin:
+            assert re.search(
+                r"SCEP requests awaiting approval</dt><dd><a [^>]+>2<", admin.get("/admin/").text
+            )
+            page = admin.get("/admin/scep").text
+            ids = re.findall(r'action="/admin/scep/enrollments/(\d+)/approve"', page)
+            assert len(ids) == 2
+            token = csrf_of(admin, "/admin/scep")
+            approved = admin.post(f"/admin/scep/enrollments/{ids[0]}/approve", data={"csrf": token})
+            assert approved.status_code == 303 and approved.headers["location"] == "/admin/scep?done=approved"
+            rejected = admin.post(
+                f"/admin/scep/enrollments/{ids[1]}/reject", data={"csrf": token, "reason": "unknown gateway"}
+            )
+            assert rejected.status_code == 303
+            again = admin.post(f"/admin/scep/enrollments/{ids[0]}/approve", data={"csrf": token})
+            assert again.status_code == 409 and "not pending" in again.text
+            assert "No enrollment is waiting." in admin.get("/admin/scep").text
+        assert server.certificate_count() == before + 1
+        decisions = [
+            r
+            for r in server.ca.cli_json("audit", "list", "--limit", "200")
+            if r["action"].startswith("scep.enrollment.")
+        ]  # type: ignore[union-attr,index]
+        assert {
+            ("scep.enrollment.approved", "person:admin"),
+            ("scep.enrollment.rejected", "person:admin"),
+        } <= {(r["action"], r["actor"]) for r in decisions}
