@@ -34,6 +34,7 @@ def gateway() -> Iterator[SmsGateway]:
 def site(ca: CaHome, gateway: SmsGateway) -> Iterator[str]:
     with (ca.home / "campusca.toml").open("a") as toml:
         toml.writelines(f'{key} = "{value}"\n' for key, value in gateway.settings().items())
+        toml.write("audit_verify_slice = 10\n")  # the verification goes through its progress pages
     with serving(ca) as url:
         yield url
 
@@ -111,5 +112,6 @@ def test_every_admin_page_reads_well_on_a_phone_and_a_desktop(
     screenshots(page, screenshot_dir, "admin-escrow")
     page.goto(site + "/admin/audit")
     page.get_by_role("button", name="Verify the chain now").click()
+    page.wait_for_url(site + "/admin/audit?done=verified-ok")  # after several self-refreshing progress pages
     assert "The audit chain verified" in page.get_by_role("status").inner_text()
     screenshots(page, screenshot_dir, "admin-audit")
