@@ -33,6 +33,7 @@ NOTICES = {
     "invitation-sent": "The enrollment invitation was sent.",
     "invitation-queued": "The invitation was made, but its message could not be sent yet: it will be retried.",
     "revoked": "The certificate was revoked; the CRL and OCSP say so now.",
+    "device-revoked": "The device's certificates were revoked; it can no longer reach the VPN.",
     "approved": "The enrollment was approved: the device receives its certificate at its next poll.",
     "rejected": "The enrollment was rejected.",
     "policy-saved": "The escrow policy was saved.",

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from campusca.errors import CampusCAError
 from campusca.services import ca, ota, people, smime
+from campusca.services.ca.revocation import END_ENTITY_REASONS
 from campusca.services.errors import InvalidInput
 from campusca.services.people import registry
 from campusca.web.admin_pages import Staff, StaffForm, actor, done, failed, notice_of, require_admin
@@ -21,6 +22,7 @@ from campusca.web.pages import AuthorityDep, render
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)
 ROLES = tuple(sorted(registry.ROLES))
+REASONS = tuple(reason.value for reason in END_ENTITY_REASONS)
 Text = Annotated[str, Form(max_length=254)]
 
 
@@ -134,6 +136,7 @@ def person_page(request: Request, username: str, authority: AuthorityDep, me: St
         custody=smime.key_custody_of(authority, person.username),
         invitations=ota.invitation_views(authority, username=person.username, limit=10),
         roles=ROLES,
+        reasons=REASONS,
         is_admin=me.has_any("admin"),
         notice=notice_of(request),
     )
@@ -189,6 +192,29 @@ def set_active(
     return done(
         f"/admin/people/{person.username}", "person-activated" if person.active else "person-deactivated"
     )
+
+
+@router.post("/{username}/devices/{udid}/revoke", response_class=HTMLResponse)
+def revoke_device(
+    request: Request,
+    username: str,
+    udid: str,
+    authority: AuthorityDep,
+    me: StaffForm,
+    reason: Annotated[str, Form(max_length=64)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """A lost or stolen phone: every valid certificate of the device is revoked in one transaction."""
+    try:
+        if confirm != "yes":
+            raise InvalidInput("tick the box to confirm the revocation; nothing was revoked")
+        device = ota.show_device(authority, udid)
+        if device.owner != username:
+            raise InvalidInput(f"device {udid} is not {username}'s")
+        ota.revoke_device(authority, udid, reason=ca.parse_reason(reason), actor=actor(me))
+    except CampusCAError as error:
+        return failed(request, error, me)
+    return done(f"/admin/people/{username}", "device-revoked")
 
 
 @router.post("/{username}/invite", response_class=HTMLResponse)

@@ -10,8 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from campusca.db.models import Person
+from campusca.db.ota import Device
 from campusca.scep import PkiStatus
+from campusca.services.authority import Authority
 from tests.support.ca import CaHome, serving
 from tests.support.scep_server import pkcs_req, read_reply, scep_server
 
@@ -303,3 +307,25 @@ def test_pending_scep_requests_are_counted_approved_and_rejected_from_the_page(
             ("scep.enrollment.approved", "person:admin"),
             ("scep.enrollment.rejected", "person:admin"),
         } <= {(r["action"], r["actor"]) for r in decisions}
+
+
+def test_a_lost_device_is_revoked_from_its_owners_page(ca: CaHome, authority: Authority) -> None:
+    with authority.db.write() as session:
+        alice = session.execute(select(Person).where(Person.username == "alice")).scalar_one()
+        session.add(Device(udid="UDID-LOST", person_id=alice.id, state="enrolled", channel="sms"))
+    with serving(ca) as site, logged_in(site, "admin") as admin:
+        page = admin.get("/admin/people/alice").text
+        assert 'action="/admin/people/alice/devices/UDID-LOST/revoke"' in page
+        token = csrf_of(admin, "/admin/people/alice")
+        form = {"csrf": token, "reason": "keyCompromise", "confirm": "yes"}
+        assert (
+            admin.post("/admin/people/bob/devices/UDID-LOST/revoke", data=form).status_code == 400
+        )  # not bob's
+        unconfirmed = {**form, "confirm": ""}
+        assert admin.post("/admin/people/alice/devices/UDID-LOST/revoke", data=unconfirmed).status_code == 400
+        revoked = admin.post("/admin/people/alice/devices/UDID-LOST/revoke", data=form)
+        assert revoked.status_code == 303 and revoked.headers["location"].endswith("done=device-revoked")
+        after = admin.get(revoked.headers["location"]).text
+        assert '<span class="status">revoked</span>' in after and "UDID-LOST/revoke" not in after
+    [record] = audit_of(ca, "device.revoked")
+    assert record["actor"] == "person:admin" and record["details"]["reason"] == "keyCompromise"  # type: ignore[index]
