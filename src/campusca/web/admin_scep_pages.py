@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from campusca.errors import CampusCAError
 from campusca.services import scep
 from campusca.web.admin_pages import Staff, StaffForm, actor, done, failed, notice_of
+from campusca.web.listing import Listing
 from campusca.web.pages import AuthorityDep, render
 
 router = APIRouter(prefix="/admin/scep", include_in_schema=False)
@@ -18,13 +19,20 @@ RECENT = 25
 
 @router.get("", response_class=HTMLResponse)
 def scep_page(request: Request, authority: AuthorityDep, me: Staff) -> Response:
+    """Open challenges are few (each lives `scep_challenge_ttl_seconds`), so they are paged in memory."""
+    listing = Listing.read(
+        request.url.path, request.query_params, filters=(), sorts=("created",), default_sort="created"
+    )
+    challenges = scep.list_challenges(authority)
     return render(
         request,
         "admin/scep.html",
         me=me,
-        challenges=scep.list_challenges(authority)[:100],
+        challenges=challenges[listing.offset : listing.offset + listing.per_page],
+        list=listing.with_total(len(challenges)),
         pending=scep.list_enrollments(authority, status="pending", limit=100),
         recent=scep.list_enrollments(authority, limit=RECENT),
+        recent_limit=RECENT,
         default_profile=authority.settings.scep_default_profile,
         notice=notice_of(request),
     )
