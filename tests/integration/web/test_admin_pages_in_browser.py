@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import screenshots
+from tests.support.browser import DESKTOP, PHONE
+from tests.support.browser import screenshots as save_and_check
 from tests.support.ca import CaHome, serving
 from tests.support.sms_gateway import SmsGateway, sms_gateway
 
@@ -37,6 +38,15 @@ def site(ca: CaHome, gateway: SmsGateway) -> Iterator[str]:
         toml.write("audit_verify_slice = 10\n")  # the verification goes through its progress pages
     with serving(ca) as url:
         yield url
+
+
+def screenshots(page: Page, folder: Path, name: str) -> None:
+    """Save and axe-check the page (tests/support/browser.py), and check it is no wider than a phone."""
+    save_and_check(page, folder, name)
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} is {width}px wide on a {PHONE['width']}px phone"
+    page.set_viewport_size(DESKTOP)
 
 
 def _log_in(page: Page, username: str) -> None:
