@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     log_level: str = "info"
+    # `campusca serve` speaks https itself when both are set (PEM files; relative paths are in the data
+    # directory). For the demo and small sites: Apple enrollment needs https, without a separate proxy.
+    tls_cert: Path | None = None  # the server certificate, then the issuing CA (`cert issue --chain`)
+    tls_key: Path | None = Field(default=None, repr=False)  # its unencrypted private key
+    audit_verify_slice: int = Field(default=20_000, ge=1, le=100_000)  # records per /admin/audit/verify step
     # S/MIME and key escrow (issue 3): keys campusca generates for people and for escrow domains,
     # and how long a recovery request may wait for its approvals before it expires.
     smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from cryptography.hazmat.primitives import serialization
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
 from campusca.services import ca
@@ -20,6 +21,11 @@ def cert_issue(
     csr: Path = typer.Option(..., "--csr", help="PEM or DER PKCS#10 file"),
     user: str | None = typer.Option(None, "--user", help="The person the certificate is for"),
     out: Path | None = typer.Option(None, "--out", help="Write the PEM certificate here (default: stdout)"),
+    chain: bool = typer.Option(
+        False,
+        "--chain",
+        help="Append the issuing CA certificate (what a TLS server sends, e.g. for serve --tls-cert)",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Issue a certificate from a CSR; the profile, not the CSR, decides its content."""
@@ -29,25 +35,30 @@ def cert_issue(
         fail(f"cannot read CSR file {csr}: {error.strerror}")
     if out is not None and out.exists():
         fail(f"{out} exists; refusing to overwrite it")
+    authority = state(ctx).authority()
     issued = ca.issue_from_csr(
-        state(ctx).authority(), profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
+        authority, profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
     )
     serial_hex = f"{issued.serial:x}"
+    # The chain a server presents: its certificate, then the issuing CA; never the root (clients hold it).
+    pem = issued.pem + (
+        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain()[:-1]) if chain else b""
+    )
     if out is not None:
-        out.write_bytes(issued.pem)
+        out.write_bytes(pem)
     if as_json:
         emit_json(
             {
                 "serial": serial_hex,
                 "profile": issued.profile,
                 "subject": issued.subject,
-                "pem": issued.pem.decode(),
+                "pem": pem.decode(),
             }
         )
     elif out is not None:
         typer.echo(f"issued {issued.profile} certificate {serial_hex} -> {out}")
     else:
-        typer.echo(issued.pem.decode(), nl=False)
+        typer.echo(pem.decode(), nl=False)
 
 
 @cert_app.command("list")

@@ -19,6 +19,7 @@ from campusca.cli.invite import invitations_app, invite
 from campusca.cli.recovery import recovery_app
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
+from campusca.cli.serve_tls import tls_files
 from campusca.cli.smime import smime_app
 from campusca.errors import CampusCAError
 from campusca.services import storage
@@ -119,16 +120,23 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, max=64),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="Serve https with this PEM certificate (then its issuing CA)"
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="The certificate's unencrypted PEM key"),
 ) -> None:
-    """Run the web service: REST API, SCEP, OCSP, CRLs, directory, enrollment pages."""
+    """Run the web service: REST API, SCEP, OCSP, CRLs, directory, web and enrollment pages."""
     import uvicorn
 
     cli_state = state(ctx)
     authority = cli_state.authority()
+    tls = tls_files(authority.settings, tls_cert, tls_key)
     storage.upgrade_database(authority)
     os.environ["CAMPUSCA_HOME"] = str(authority.settings.home.resolve())
+    scheme = "https" if tls else "http"
     typer.echo(
-        f"campusca serving on http://{host}:{port}/ (public URL {authority.settings.public_url})", err=True
+        f"campusca serving on {scheme}://{host}:{port}/ (public URL {authority.settings.public_url})",
+        err=True,
     )
     uvicorn.run(
         "campusca.web.app:create_app_from_environment",
@@ -139,6 +147,8 @@ def serve(
         log_level=authority.settings.log_level,
         proxy_headers=True,
         server_header=False,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
     )
 
 

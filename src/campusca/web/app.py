@@ -10,7 +10,7 @@ from campusca import __version__
 from campusca.config import load_settings
 from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
-from campusca.web import admin_pages, crl, enroll, home, login_pages, logredact, my_pages, ocsp, pages
+from campusca.web import admin_console, crl, enroll, home, login_pages, logredact, my_pages, ocsp, pages
 from campusca.web import directory as public_directory
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
@@ -60,7 +60,8 @@ def create_app(authority: Authority) -> FastAPI:
     app.include_router(home.router)
     app.include_router(login_pages.router)
     app.include_router(my_pages.router)
-    app.include_router(admin_pages.router)
+    for admin_router in admin_console.ROUTERS:
+        app.include_router(admin_router)
     app.include_router(agent_pages_router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     install_background_jobs(app, authority)

@@ -7,7 +7,7 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import certificates, issuance, ocsp, overview, revocation
+from campusca.services.ca import certificates, issuance, ocsp, overview, revocation, search
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
@@ -24,8 +24,19 @@ from campusca.services.ca.revocation import (
     refresh_crls,
     revoke_by_serial,
 )
+from campusca.services.ca.search import (
+    CERTIFICATE_SORTS,
+    CertificatePage,
+    certificate_profiles,
+    find_certificates,
+)
 
 __all__ = [
+    "CERTIFICATE_SORTS",
+    "CertificatePage",
+    "certificate_profiles",
+    "find_certificates",
+    "search",
     "CertificateCounts",
     "CertificateView",
     "OcspResult",

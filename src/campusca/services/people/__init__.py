@@ -7,7 +7,7 @@ services composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.people import login, registry, tokens, web_sessions
+from campusca.services.people import login, registry, search, tokens, web_sessions
 from campusca.services.people.registry import (
     change_password,
     change_person,
@@ -22,6 +22,7 @@ from campusca.services.people.registry import (
     view_organisation,
     view_person,
 )
+from campusca.services.people.search import PEOPLE_SORTS, PeoplePage, find_people
 from campusca.services.people.tokens import (
     TokenIdentity,
     TokenView,
@@ -34,7 +35,9 @@ from campusca.services.people.views import DepartmentView, OrganisationView, Per
 from campusca.services.people.web_sessions import WebIdentity, WebLogin, log_in_web, log_out_web, web_identity
 
 __all__ = [
+    "PEOPLE_SORTS",
     "DepartmentView",
+    "PeoplePage",
     "OrganisationView",
     "PersonView",
     "TokenIdentity",
@@ -43,6 +46,7 @@ __all__ = [
     "WebLogin",
     "change_password",
     "change_person",
+    "find_people",
     "identify_token",
     "list_departments",
     "list_organisations",
@@ -58,6 +62,7 @@ __all__ = [
     "register_person",
     "registry",
     "revoke_token",
+    "search",
     "tokens",
     "view_department",
     "view_organisation",
