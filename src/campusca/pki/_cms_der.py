@@ -53,6 +53,17 @@ def load_content_info(data: bytes, *, expected: tuple[str, ...]) -> cms.ContentI
         return info
 
 
+def content_type_of(data: bytes) -> str:
+    """The contentType of a SignedData, EnvelopedData or AuthEnvelopedData ContentInfo (BER or DER).
+
+    Returns asn1crypto's name ("signed_data", "enveloped_data", "authenticated_enveloped_data");
+    anything else is a CmsDecodeError.
+    """
+    info = load_content_info(data, expected=("signed_data", "enveloped_data", "authenticated_enveloped_data"))
+    name: str = info["content_type"].native
+    return name
+
+
 _MAX_NESTING = 64
 
 

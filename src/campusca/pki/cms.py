@@ -8,6 +8,7 @@ as well as DER; builders emit DER. Chain validation is the caller's business.
 
 from __future__ import annotations
 
+from campusca.pki._cms_der import content_type_of
 from campusca.pki._cms_enveloped import build_enveloped_data, decrypt_enveloped_data
 from campusca.pki._cms_signed import build_certs_only, build_signed_data, parse_certs_only, parse_signed_data
 from campusca.pki._cms_types import (
@@ -27,6 +28,7 @@ __all__ = [
     "build_certs_only",
     "build_enveloped_data",
     "build_signed_data",
+    "content_type_of",
     "decrypt_enveloped_data",
     "parse_certs_only",
     "parse_signed_data",

@@ -25,8 +25,8 @@ from campusca.smime import (
     DecryptionFailed,
     MalformedMessage,
     VerifiedMessage,
-    decrypt_message,
     encrypt_message,
+    open_message,
     sign_message,
     verify_message,
 )
@@ -136,9 +136,8 @@ def decrypt(message: bytes, *, pkcs12: bytes, password: str) -> bytes:
 
 
 def decrypt_with(message: bytes, candidates: Sequence[KeyPair]) -> bytes:
-    for pair in candidates:
-        try:
-            return decrypt_message(message, recipient_certificate=pair.certificate, decrypter=pair.key)
-        except DecryptionFailed:
-            continue
-    raise DecryptionFailed("message is not encrypted to any key given")
+    """Remove every encryption layer (an S/MIME message, a bare .p7m, nested CMS) with the keys that fit."""
+    if not candidates:
+        raise DecryptionFailed("message is not encrypted to any key given")
+    opened = open_message(message, recipients=[(p.certificate, p.key) for p in candidates])
+    return opened.content
