@@ -17,6 +17,7 @@ from campusca.services.smime import (
     messages,
     recovery,
     recovery_release,
+    signing_reissue,
 )
 from campusca.services.smime.custody import KeyCustodyView, key_custody_of
 from campusca.services.smime.escrow_admin import (
@@ -47,6 +48,7 @@ from campusca.services.smime.recovery_release import (
     release_lost_key,
 )
 from campusca.services.smime.recovery_release import close_case as close_legal_case
+from campusca.services.smime.signing_reissue import SigningReissue, reissue_signing
 
 __all__ = [
     "custody",
@@ -61,6 +63,7 @@ __all__ = [
     "LegalRelease",
     "LostKeyRelease",
     "RecoveryView",
+    "SigningReissue",
     "SmimeBundle",
     "add_escrow_agent",
     "agent_passphrases_needed",
@@ -82,11 +85,13 @@ __all__ = [
     "messages",
     "recovery",
     "recovery_release",
+    "reissue_signing",
     "reject_recovery",
     "release_legal",
     "release_lost_key",
     "request_recovery",
     "set_escrow_policy",
     "sign_message",
+    "signing_reissue",
     "verify_message",
 ]
