@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # S/MIME and key escrow (issue 3): keys campusca generates for people and for escrow domains,
     # and how long a recovery request may wait for its approvals before it expires.
-    smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
+    smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096 | ec-p256 | ec-p384 (ECDH, RFC 5753)
     escrow_domain_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
     recovery_request_ttl_hours: int = 72
     # SCEP (RFC 8894). Single DES is forbidden by the RFC and SHA-1 is weak: both stay off unless a

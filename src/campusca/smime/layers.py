@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from campusca.pki.cms import DEFAULT_ALLOWED, ContentCipher, content_type_of, parse_signed_data
+from campusca.pki.cms import DEFAULT_ALLOWED, ContentCipher, RecipientKey, content_type_of, parse_signed_data
 from campusca.pki.errors import CmsDecodeError, CmsSignatureInvalid, CmsUnsupportedAlgorithm
-from campusca.pki.signing import RsaDecrypter
 from campusca.smime._mime import (
     Entity,
     HeaderField,
@@ -68,7 +67,7 @@ class _Layer:
 def open_message(
     message: bytes,
     *,
-    recipients: Sequence[tuple[x509.Certificate, RsaDecrypter]],
+    recipients: Sequence[tuple[x509.Certificate, RecipientKey]],
     allowed_ciphers: frozenset[ContentCipher] = DEFAULT_ALLOWED,
 ) -> OpenedMessage:
     """Decrypt an S/MIME message, a bare CMS file or nested CMS with whichever of `recipients` fits.
@@ -156,7 +155,7 @@ def _layer_or_raw(data: bytes) -> _Layer:
 
 def _decrypt(
     der: bytes,
-    recipients: Sequence[tuple[x509.Certificate, RsaDecrypter]],
+    recipients: Sequence[tuple[x509.Certificate, RecipientKey]],
     allowed_ciphers: frozenset[ContentCipher],
 ) -> bytes:
     for certificate, decrypter in recipients:

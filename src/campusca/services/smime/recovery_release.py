@@ -332,8 +332,8 @@ def _covered(session: Session, request: RecoveryRequest) -> list[KeyCustody]:
 
 def _pair(custody: KeyCustody, decrypter: RsaDecrypter) -> KeyPair:
     key = recover_key(custody, decrypter)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise PolicyViolation("archived key is not an RSA key")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise PolicyViolation("archived key is neither an RSA nor an EC key")
     return KeyPair(key, x509.load_der_x509_certificate(custody.certificate.der))
 
 
