@@ -31,6 +31,12 @@ class LdapSettings(BaseModel):
     ca_file: Path | None = None
     verify_tls: bool = True
     timeout_seconds: float = 10.0
+    # Publishing S/MIME certificates on people's entries (issue 13): a dedicated account with write access to
+    # userSMIMECertificate and userCertificate only; publishing is off while publish_bind_dn is unset.
+    publish_bind_dn: str | None = None
+    publish_bind_password: str | None = Field(default=None, repr=False)
+    publish_base: str | None = None  # default: user_base
+    publish_filter: str = "(mail={email})"
 
 
 class Settings(BaseSettings):
