@@ -162,3 +162,17 @@ def test_ldap_publish_all_backfills_people_issued_before_publishing(ca: CaHome, 
         mary.signing.serial,
         mary.encryption.serial,
     }
+
+
+def test_a_person_without_a_directory_entry_is_reported_once_not_retried(ca: CaHome, slapd: Slapd) -> None:
+    authority = _open(ca, slapd.url)
+    try:
+        issue(authority, "rita")  # a demo person the directory does not know
+        with authority.db.read() as session:
+            details = session.execute(
+                select(AuditRecord.details).where(AuditRecord.action == "ldap.publish_failed")
+            ).scalar_one()
+        assert "no entry for rita@example.edu" in details
+        assert directory_publishing.publish_due(authority) == []  # nothing left to retry
+    finally:
+        authority.db.dispose()

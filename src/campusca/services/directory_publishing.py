@@ -122,10 +122,24 @@ def queue_publication(
 
 
 def queue_for_certificate(authority: Authority, session: Session, certificate: Certificate) -> int | None:
-    """Queue a publication when `certificate` is a person's S/MIME certificate (issued or revoked)."""
+    """Queue a publication when `certificate` is a person's S/MIME certificate (revoked, for instance)."""
     if certificate.profile not in SMIME_PROFILES or certificate.person_id is None:
         return None
     person = session.get(Person, certificate.person_id)
+    return queue_publication(authority, session, person) if person is not None else None
+
+
+def queue_for_holder(
+    authority: Authority, session: Session, profile: str, person_id: int, organisation: str
+) -> int | None:
+    """Queue a publication for a certificate just issued (any path: S/MIME, REST, SCEP).
+
+    Answers from the settings alone when the organisation does not publish: issuance is a hot path.
+    """
+    directory = authority.settings.ldap.get(organisation)
+    if profile not in SMIME_PROFILES or directory is None or not directory.publish_bind_dn:
+        return None
+    person = session.get(Person, person_id)
     return queue_publication(authority, session, person) if person is not None else None
 
 

@@ -31,7 +31,6 @@ from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import IssuedCertificate, issue_certificate
 from campusca.services.ca.revocation import revoke_certificate
-from campusca.services.directory_publishing import queue_publication
 from campusca.services.errors import InvalidInput, PolicyViolation
 from campusca.services.people.registry import get_person
 from campusca.services.smime.escrow_keys import active_key, archive_key
@@ -285,7 +284,6 @@ def issue_one(
     )
     if key is not None:
         check_generated_key(key, issued.certificate)
-    queue_publication(authority, session, person)  # the organisation's LDAP, where it publishes
     return IssuedKeyPair(issued, key)
 
 
