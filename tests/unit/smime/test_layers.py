@@ -137,3 +137,13 @@ def test_bare_cms_ignores_mime_and_text(mary_encryption: Issued) -> None:
     assert bare_cms(b"0 is a digit, not a DER SEQUENCE\r\n") is None
     der = build_enveloped_data(PART, [mary_encryption.certificate])
     assert bare_cms(b"\r\n" + _pem(der)) == der
+
+
+def test_broken_pem_and_endless_nesting_are_malformed(mary_encryption: Issued) -> None:
+    with pytest.raises(MalformedMessage, match="base64"):
+        bare_cms(b"-----BEGIN CMS-----\r\n!!!!\r\n-----END CMS-----\r\n")
+    der = PART
+    for _ in range(9):
+        der = build_enveloped_data(der, [mary_encryption.certificate])
+    with pytest.raises(MalformedMessage, match="more than 8 CMS layers"):
+        _open(der, mary_encryption)
