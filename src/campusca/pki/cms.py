@@ -12,7 +12,13 @@ from __future__ import annotations
 from campusca.pki._cms_der import content_type_of
 from campusca.pki._cms_enveloped import RecipientKey, build_enveloped_data, decrypt_enveloped_data
 from campusca.pki._cms_kari import EcKeyAgreer
-from campusca.pki._cms_signed import build_certs_only, build_signed_data, parse_certs_only, parse_signed_data
+from campusca.pki._cms_signed import (
+    build_certs_only,
+    build_signed_data,
+    encapsulated_content,
+    parse_certs_only,
+    parse_signed_data,
+)
 from campusca.pki._cms_types import (
     DEFAULT_ALLOWED,
     ContentCipher,
@@ -35,6 +41,7 @@ __all__ = [
     "build_enveloped_data",
     "build_signed_data",
     "content_type_of",
+    "encapsulated_content",
     "decrypt_enveloped_data",
     "parse_certs_only",
     "parse_signed_data",

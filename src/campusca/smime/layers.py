@@ -6,9 +6,10 @@ CMS (signed inside enveloped, `openssl cms -sign | openssl cms -encrypt`), or an
 whose content is encrypted (enveloped inside signed). `open_message` removes every encryption layer,
 and every signed layer that wraps one, until readable content is left.
 
-A signed layer that wraps encrypted content is checked for integrity only (the signature over its
-content), not for trust: verify the original message for that. The innermost signed layer is kept,
-as an application/pkcs7-mime entity, so the result can go straight into `verify_message`.
+A signed layer that wraps encrypted content is opened without checking its signature (decryption
+must not depend on it: a legal release needs the plaintext of a damaged message too); verify the
+original message for that. The innermost signed layer is kept, as an application/pkcs7-mime entity,
+so the result can go straight into `verify_message`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from campusca.pki.cms import DEFAULT_ALLOWED, ContentCipher, RecipientKey, content_type_of, parse_signed_data
-from campusca.pki.errors import CmsDecodeError, CmsSignatureInvalid, CmsUnsupportedAlgorithm
+from campusca.pki.cms import (
+    DEFAULT_ALLOWED,
+    ContentCipher,
+    RecipientKey,
+    content_type_of,
+    encapsulated_content,
+)
+from campusca.pki.errors import CmsDecodeError
 from campusca.smime._mime import (
     Entity,
     HeaderField,
@@ -34,7 +41,7 @@ from campusca.smime._mime import (
     render_entity,
 )
 from campusca.smime.envelope import decrypt_cms
-from campusca.smime.errors import DecryptionFailed, MalformedMessage, SignatureInvalid, UnsupportedAlgorithm
+from campusca.smime.errors import DecryptionFailed, MalformedMessage
 
 MAX_LAYERS = 8
 _PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
@@ -77,8 +84,7 @@ def open_message(
     as it is.
 
     Raises:
-        MalformedMessage (also when no layer is encrypted), UnsupportedAlgorithm, DecryptionFailed,
-        SignatureInvalid (a signed layer around encrypted content does not verify).
+        MalformedMessage (also when no layer is encrypted), UnsupportedAlgorithm, DecryptionFailed.
     """
     if not recipients:
         raise ValueError("recipients must name at least one key")
@@ -170,14 +176,9 @@ def _decrypt(
 
 def _signed_content(der: bytes) -> bytes:
     try:
-        signed = parse_signed_data(der)
-    except CmsSignatureInvalid:
-        raise SignatureInvalid("signed layer does not verify over its content") from None
-    except CmsUnsupportedAlgorithm as error:
-        raise UnsupportedAlgorithm(str(error)) from None
+        return encapsulated_content(der) or b""
     except CmsDecodeError as error:
         raise MalformedMessage(f"signed layer is not a valid CMS SignedData: {error}") from None
-    return signed.content or b""
 
 
 def _wraps_encryption(content: bytes) -> bool:

@@ -119,17 +119,28 @@ def test_a_message_without_encryption_is_refused(mary_encryption: Issued, bob_si
         _open(signed, mary_encryption)
 
 
-def test_a_tampered_signed_layer_around_an_envelope_is_refused(
-    bob_signing: Issued, mary_encryption: Issued
+def test_a_damaged_signature_does_not_stop_decryption(
+    ca: TestCa, bob_signing: Issued, mary_encryption: Issued
 ) -> None:
-    encrypted = build_enveloped_data(PART, [mary_encryption.certificate])
     signed = bytearray(
-        build_signed_data(encrypted, signer=bob_signing.key, signer_certificate=bob_signing.certificate)
+        build_signed_data(PART, signer=bob_signing.key, signer_certificate=bob_signing.certificate)
     )
-    index = signed.index(encrypted[-40:])
-    signed[index] ^= 0x01
-    with pytest.raises((SignatureInvalid, MalformedMessage)):
-        _open(bytes(signed), mary_encryption)
+    signed[-5] ^= 0x01  # inside the signature value
+    inner = build_enveloped_data(bytes(signed), [mary_encryption.certificate])
+    content, layers = _open(inner, mary_encryption)  # a legal release still gets the content
+    assert layers == ("enveloped-data",)
+    with pytest.raises(SignatureInvalid):
+        verify_message(
+            b"From: Bob <bob@campus.example>\r\n" + content,
+            trust_roots=[ca.root.certificate],
+            crls=ca.crls(),
+            at=NOW,
+        )
+    outer = bytearray(
+        build_signed_data(inner, signer=bob_signing.key, signer_certificate=bob_signing.certificate)
+    )
+    outer[-5] ^= 0x01
+    assert _open(bytes(outer), mary_encryption)[1] == ("signed-data", "enveloped-data")
 
 
 def test_bare_cms_ignores_mime_and_text(mary_encryption: Issued) -> None:
