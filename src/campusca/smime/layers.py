@@ -101,7 +101,7 @@ def open_message(
             data = inner
         else:
             if not layers:
-                raise MalformedMessage("message is not encrypted (no enveloped-data layer)")
+                raise MalformedMessage(_not_encrypted(layer))
             return OpenedMessage(_readable(layer, data, outer), tuple(layers))
         layers.append(_LAYER_NAMES[layer.kind])
     raise MalformedMessage(f"message nests more than {MAX_LAYERS} CMS layers")
@@ -186,6 +186,13 @@ def _wraps_encryption(content: bytes) -> bool:
         return _layer(content).kind in _ENCRYPTED
     except MalformedMessage:
         return False
+
+
+def _not_encrypted(layer: _Layer) -> str:
+    if layer.entity is not None and layer.kind is None:
+        content_type = layer.entity.content_type()
+        return f"Content-Type {content_type!r} is not application/pkcs7-mime: the message is not encrypted"
+    return "the CMS content is signed-data, not enveloped-data: the message is not encrypted"
 
 
 def _readable(layer: _Layer, data: bytes, outer: tuple[HeaderField, ...] | None) -> bytes:
