@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from campusca.pki.pkcs12 import load_pkcs12
 from campusca.services.errors import EscrowDisabled, NotAuthorized
 from campusca.services.ota import smime_profile_for_device
-from tests.integration.enrollment.conftest import PASSWORD, EnrollmentSite, enrollment_site
+from tests.integration.enrollment.conftest import EnrollmentSite, enrollment_site
 from tests.integration.escrow.helpers import enable_escrow, issue
 from tests.support.apple_schema import validate_profile
 from tests.support.iphone import open_final_profile
@@ -72,25 +71,6 @@ def test_alice_installs_her_smime_identities_on_her_enrolled_iphone(mail_site: E
     assert account["SMIMESigningEnabled"] is True and account["SMIMEEncryptionEnabled"] is True
     # Passwords travel only inside the encrypted part: the signed outer profile does not show them.
     assert all(payload["Password"].encode() not in built.profile for payload in identities)
-
-
-def test_alice_downloads_the_profile_over_rest_and_bob_cannot(mail_site: EnrollmentSite) -> None:
-    phone = SimulatedIPhone()
-    mail_site.enrol(phone, "alice")
-    enable_escrow(mail_site.authority)
-    issue(mail_site.authority, "alice")
-    url = f"{mail_site.plain_url}/api/v1/smime/iphone-profiles"
-    body = {"username": "alice", "udid": phone.udid}
-    answer = httpx.post(url, json=body, auth=("alice", PASSWORD), timeout=60)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "application/x-apple-aspen-config"
-    assert phone.vpn_key is not None and phone.vpn_certificate is not None
-    profile = open_final_profile(
-        answer.content, device_key=phone.vpn_key, device_certificate=phone.vpn_certificate
-    )
-    assert len([p for p in profile["PayloadContent"] if p["PayloadType"] == "com.apple.security.pkcs12"]) == 2
-    refused = httpx.post(url, json=body, auth=("bob", PASSWORD), timeout=60)
-    assert refused.status_code == 403
 
 
 def test_only_the_owner_with_escrow_on_gets_a_profile(mail_site: EnrollmentSite) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from campusca.apple import CONTENT_TYPE
-from campusca.services import ota, smime
+from campusca.services import smime
 from campusca.services.authority import Authority
 from campusca.services.errors import NotAuthorized
 from campusca.web.api.recovery_auth import Caller, require_caller
@@ -92,33 +91,3 @@ def reissue_signing(
         authority, username=body.username, password=body.password, actor=caller.actor, legacy=body.legacy
     )
     return {**result.to_json(), "pkcs12": _b64(result.pkcs12)}
-
-
-class IphoneProfileIn(BaseModel):
-    username: str
-    udid: str = Field(max_length=64, description="The iPhone, enrolled over the air to this person")
-
-
-@router.post(
-    "/iphone-profiles",
-    response_class=Response,
-    responses={
-        200: {"content": {CONTENT_TYPE: {}}, "description": "Signed profile, encrypted to the device"}
-    },
-)
-def iphone_profile(
-    body: IphoneProfileIn,
-    caller: Annotated[Caller, Depends(require_caller(token_roles=("ra-officer",)))],
-    authority: Annotated[Authority, Depends(get_authority)],
-) -> Response:
-    """S/MIME identities for an enrolled iPhone (escrowed encryption key, new signing key); a person only their own."""
-    if (
-        caller.username is not None
-        and caller.username != body.username.strip().lower()
-        and not caller.is_operator
-    ):
-        raise NotAuthorized("people can install S/MIME identities only on their own devices")
-    built = ota.smime_profile_for_device(
-        authority, username=body.username, udid=body.udid, actor=caller.actor
-    )
-    return Response(built.profile, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
