@@ -39,17 +39,6 @@ class LdapSettings(BaseModel):
     publish_filter: str = "(mail={email})"
 
 
-class MailServerSettings(BaseModel):
-    """One organisation's mail servers: the iPhone S/MIME profile then adds a Mail account using the identities."""
-
-    incoming_host: str
-    outgoing_host: str
-    incoming_port: int = 993
-    outgoing_port: int = 587
-    account_type: str = "EmailTypeIMAP"  # EmailTypeIMAP | EmailTypePOP
-    use_ssl: bool = True
-
-
 class Settings(BaseSettings):
     """Everything campusca reads from its environment; one instance per process."""
 
@@ -101,9 +90,6 @@ class Settings(BaseSettings):
     renewal_window_days: int = 30
     renewal_interval_seconds: int = 3600
     ldap: dict[str, LdapSettings] = Field(default_factory=dict)  # organisation name -> directory
-    mail_servers: dict[str, MailServerSettings] = Field(
-        default_factory=dict
-    )  # organisation -> its mail servers
     # Notifications: "log" (embedded default) writes messages to the log only.
     email_sender: str = "log"  # log | smtp
     smtp_host: str = "127.0.0.1"

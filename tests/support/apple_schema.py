@@ -69,40 +69,6 @@ PROFILE_SERVICE_SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _key(key: str, kind: str, presence: str = "optional", **extra: Any) -> dict[str, Any]:
-    return {"key": key, "type": kind, "presence": presence, **extra}
-
-
-_AUTH = ["EmailAuthNone", "EmailAuthPassword", "EmailAuthCRAMMD5", "EmailAuthNTLM", "EmailAuthHTTPMD5"]
-# com.apple.mail.managed is not among the vendored YAML files: the keys the S/MIME profile may use, their
-# types and ranges, written here from Apple's "Mail" payload documentation (iOS 12 and later).
-MAIL_SCHEMA: dict[str, Any] = {
-    "payload": {"payloadtype": "com.apple.mail.managed", "supportedOS": {"iOS": {"introduced": "4.0"}}},
-    "payloadkeys": [
-        _key("EmailAccountDescription", "<string>"),
-        _key("EmailAccountName", "<string>"),
-        _key("EmailAccountType", "<string>", "required", rangelist=["EmailTypeIMAP", "EmailTypePOP"]),
-        _key("EmailAddress", "<string>"),
-        _key("IncomingMailServerAuthentication", "<string>", "required", rangelist=_AUTH),
-        _key("IncomingMailServerHostName", "<string>", "required"),
-        _key("IncomingMailServerPortNumber", "<integer>"),
-        _key("IncomingMailServerUseSSL", "<boolean>"),
-        _key("IncomingMailServerUsername", "<string>"),
-        _key("OutgoingMailServerAuthentication", "<string>", "required", rangelist=_AUTH),
-        _key("OutgoingMailServerHostName", "<string>", "required"),
-        _key("OutgoingMailServerPortNumber", "<integer>"),
-        _key("OutgoingMailServerUseSSL", "<boolean>"),
-        _key("OutgoingMailServerUsername", "<string>"),
-        _key("SMIMESigningEnabled", "<boolean>"),
-        _key("SMIMESigningCertificateUUID", "<string>"),
-        _key("SMIMEEncryptionEnabled", "<boolean>"),
-        _key("SMIMEEncryptionCertificateUUID", "<string>"),
-        _key("SMIMEEncryptByDefault", "<boolean>"),
-        _key("SMIMEEnableEncryptionPerMessageSwitch", "<boolean>"),
-    ],
-}
-
-
 class SchemaViolation(AssertionError):
     """A profile breaks Apple's schema; the message lists every problem found, one per line."""
 
@@ -116,7 +82,6 @@ def load_schemas() -> dict[str, dict[str, Any]]:
     for path in sorted(PROFILES_DIR.glob("*.yaml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         schemas[document["payload"]["payloadtype"]] = document
-    schemas.setdefault(MAIL_SCHEMA["payload"]["payloadtype"], MAIL_SCHEMA)
     return schemas
 
 

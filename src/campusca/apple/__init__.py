@@ -30,7 +30,6 @@ from campusca.apple.profile import (
     serialize_profile,
     sign_profile,
 )
-from campusca.apple.smime_profile import MailServer, pkcs12_payload, smime_mail_payload
 from campusca.apple.types import Payload, PlistValue, new_payload_uuid
 from campusca.apple.vpn import (
     DeadPeerDetectionRate,
@@ -51,7 +50,6 @@ __all__ = [
     "DeviceSignatureInvalid",
     "EncryptionAlgorithm",
     "IntegrityAlgorithm",
-    "MailServer",
     "Payload",
     "PayloadInvalid",
     "PlistValue",
@@ -63,13 +61,11 @@ __all__ = [
     "new_payload_uuid",
     "parse_device_attributes",
     "passcode_policy_payload",
-    "pkcs12_payload",
     "pkcs1_certificate_payload",
     "profile_service_payload",
     "root_certificate_payload",
     "scep_payload",
     "serialize_profile",
     "sign_profile",
-    "smime_mail_payload",
     "subject_from_name",
 ]

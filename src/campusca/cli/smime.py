@@ -197,36 +197,6 @@ def reissue_signing(
     typer.echo(f"wrote {out}")
 
 
-@smime_app.command("iphone-profile")
-def iphone_profile(
-    ctx: typer.Context,
-    username: str,
-    device: str = typer.Option(..., "--device", help="UDID of the person's iPhone, enrolled over the air"),
-    out: Path = typer.Option(..., "--out", help="The signed, device-encrypted .mobileconfig to write"),
-    as_json: bool = JSON,
-) -> None:
-    """S/MIME on an enrolled iPhone: the escrowed encryption identity and a new signing identity, encrypted to it."""
-    from campusca.services import ota
-
-    handle = open_new(out)
-    try:
-        built = ota.smime_profile_for_device(
-            state(ctx).authority(), username=username, udid=device, actor=CLI_ACTOR
-        )
-    except BaseException:
-        discard_files([out], [handle])
-        raise
-    with handle:
-        handle.write(built.profile)
-    if as_json:
-        emit_json({**built.to_json(), "file": str(out)})
-        return
-    typer.echo(
-        f"wrote {out} for {built.udid}: signing certificate {built.signing_serial}, encryption certificate "
-        f"{built.encryption_serial}{' and a Mail account' if built.mail_account else ''}"
-    )
-
-
 def _password(value: str | None) -> str:
     return value if value is not None else typer.prompt("PKCS#12 password", hide_input=True)
 

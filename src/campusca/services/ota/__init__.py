@@ -41,7 +41,6 @@ from campusca.services.ota.reenrollment import RenewalReport
 from campusca.services.ota.reenrollment import acquire_lease as acquire_renewal_lease
 from campusca.services.ota.reenrollment import release_lease as release_renewal_lease
 from campusca.services.ota.reenrollment import run_once as run_renewal_round
-from campusca.services.ota.smime_profile import SmimeDeviceProfile, smime_profile_for_device
 
 __all__ = [
     "DEVICE_STATES",
@@ -55,7 +54,6 @@ __all__ = [
     "PasscodePolicy",
     "RenewalReport",
     "SentInvitation",
-    "SmimeDeviceProfile",
     "acquire_renewal_lease",
     "check_enrollment_link",
     "decline_on_link",
@@ -80,6 +78,5 @@ __all__ = [
     "send_invitation",
     "set_passcode_policy",
     "show_device",
-    "smime_profile_for_device",
     "withdraw_invitation",
 ]
