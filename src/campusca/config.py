@@ -31,6 +31,12 @@ class LdapSettings(BaseModel):
     ca_file: Path | None = None
     verify_tls: bool = True
     timeout_seconds: float = 10.0
+    # Publishing S/MIME certificates on people's entries (issue 13): a dedicated account with write access to
+    # userSMIMECertificate and userCertificate only; publishing is off while publish_bind_dn is unset.
+    publish_bind_dn: str | None = None
+    publish_bind_password: str | None = Field(default=None, repr=False)
+    publish_base: str | None = None  # default: user_base
+    publish_filter: str = "(mail={email})"
 
 
 class Settings(BaseSettings):
@@ -100,7 +106,7 @@ class Settings(BaseSettings):
     audit_verify_slice: int = Field(default=20_000, ge=1, le=100_000)  # records per /admin/audit/verify step
     # S/MIME and key escrow (issue 3): keys campusca generates for people and for escrow domains,
     # and how long a recovery request may wait for its approvals before it expires.
-    smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
+    smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096 | ec-p256 | ec-p384 (ECDH, RFC 5753)
     escrow_domain_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
     recovery_request_ttl_hours: int = 72
     # SCEP (RFC 8894). Single DES is forbidden by the RFC and SHA-1 is weak: both stay off unless a

@@ -42,8 +42,7 @@ def test_marys_key_escrowed_to_an_hsm_domain_key_is_recovered(tmp_path: Path) ->
         assert result.returncode == 0, f"{args}: {result.stderr}"
         return result.stdout
 
-    campusca("init", "--demo", "--key-type", "rsa-2048")
-    campusca("escrow", "agent", "add", "rita", "--org", ORG)
+    campusca("init", "--demo", "--key-type", "rsa-2048")  # escrow on for ORG, agent rita (demo data)
     campusca("escrow", "policy", "--org", ORG, "--enabled", "--mode", "simple")
     assert not (home / "keys").exists() or not any(
         (home / "keys").iterdir()
@@ -108,8 +107,7 @@ def test_leaving_simple_mode_destroys_the_domain_key_on_the_token(tmp_path: Path
         labels = run("-c", script, token.module, token.label, token.pin).split()
         return [label for label in labels if label.startswith("escrow-")]
 
-    campusca("init", "--demo", "--key-type", "rsa-2048")
-    campusca("escrow", "agent", "add", "rita", "--org", ORG)
+    campusca("init", "--demo", "--key-type", "rsa-2048")  # escrow on for ORG, agent rita (demo data)
     campusca("escrow", "policy", "--org", ORG, "--enabled", "--mode", "simple")
     campusca(
         "smime", "issue", "mary", "--password", "mary keeps this file safe", "--out", str(tmp_path / "m.p12")

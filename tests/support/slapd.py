@@ -28,6 +28,8 @@ from tests.support.ca import free_port
 SUFFIX = "dc=example,dc=edu"
 SERVICE_DN = f"cn=reader,{SUFFIX}"
 SERVICE_PASSWORD = "reader-secret-1"
+PUBLISHER_DN = f"cn=publisher,{SUFFIX}"  # writes S/MIME certificates only (issue 13)
+PUBLISHER_PASSWORD = "publisher-secret-1"
 PEOPLE = {  # uid: (cn, mail, password)
     "alice": ("Alice Archer", "alice@example.edu", "alice-ldap-pass"),
     "bob": ("Bob Baker", "bob@example.edu", "bob-ldap-pass"),
@@ -54,12 +56,18 @@ class Slapd:
         }
         return {**values, **extra}
 
+    def publish_settings(self, **extra: object) -> dict[str, object]:
+        """The `ldap."ORG"` table with the certificate-publishing account."""
+        return self.settings(publish_bind_dn=PUBLISHER_DN, publish_bind_password=PUBLISHER_PASSWORD, **extra)
+
 
 def _ldif() -> str:
     entries = [
         f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example University",
         f"dn: {SERVICE_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"
         f"cn: reader\nuserPassword: {SERVICE_PASSWORD}",
+        f"dn: {PUBLISHER_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"
+        f"cn: publisher\nuserPassword: {PUBLISHER_PASSWORD}",
         f"dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people",
         f"dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups",
     ]
@@ -97,7 +105,10 @@ def _config(folder: Path, tls: tuple[Path, Path] | None) -> str:
         f"directory {folder / 'db'}",
         "maxsize 10485760",
         "access to attrs=userPassword by self write by anonymous auth by * none",
-        f'access to * by dn.exact="{SERVICE_DN}" read by self read by * none',
+        # The publishing account may write the certificate attributes of people and nothing else.
+        f'access to attrs=userCertificate,userSMIMECertificate by dn.exact="{PUBLISHER_DN}" write '
+        f'by dn.exact="{SERVICE_DN}" read by self read by * none',
+        f'access to * by dn.exact="{SERVICE_DN}" read by dn.exact="{PUBLISHER_DN}" read by self read by * none',
     ]
     return "\n".join(lines) + "\n"
 
@@ -138,8 +149,8 @@ def _server_certificate(folder: Path) -> tuple[Path, Path, Path]:
 
 
 @contextmanager
-def running_slapd(folder: Path, *, tls: bool = False) -> Iterator[Slapd]:
-    """Start slapd on a free 127.0.0.1 port with a fresh database; stop it when the block ends."""
+def running_slapd(folder: Path, *, tls: bool = False, port: int | None = None) -> Iterator[Slapd]:
+    """Start slapd on a free (or the given) 127.0.0.1 port with a fresh database; stop it when the block ends."""
     if shutil.which("slapd") is None and not Path("/usr/sbin/slapd").exists():
         raise FileNotFoundError("slapd")
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,7 +163,7 @@ def running_slapd(folder: Path, *, tls: bool = False) -> Iterator[Slapd]:
     subprocess.run(
         [slapadd, "-f", str(config), "-l", str(folder / "data.ldif")], check=True, capture_output=True
     )
-    port = free_port()
+    port = port or free_port()
     url = f"ldap://127.0.0.1:{port}/"
     log = (folder / "slapd.log").open("w")
     slapd = shutil.which("slapd") or "/usr/sbin/slapd"

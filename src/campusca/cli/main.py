@@ -16,6 +16,7 @@ from campusca.cli.directory import dept_app, org_app, user_app
 from campusca.cli.directory_lookup import lookup_app
 from campusca.cli.escrow import escrow_app
 from campusca.cli.invite import invitations_app, invite
+from campusca.cli.ldap import ldap_app
 from campusca.cli.recovery import recovery_app
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
@@ -48,6 +49,7 @@ app.command("invite")(invite)
 app.add_typer(invitations_app, name="invitations")
 app.add_typer(device_app, name="device")
 app.add_typer(renew_app, name="renew")
+app.add_typer(ldap_app, name="ldap")
 
 
 @app.callback()
@@ -76,7 +78,14 @@ def init(
     """Create the data directory, database, root and issuing CA, SCEP RA and OCSP responder."""
     from campusca.keys import KeyType
     from campusca.services import people
-    from campusca.services.demo import DEMO_DOMAIN, DEMO_ORG, DEMO_PASSWORD, add_demo_data
+    from campusca.services.demo import (
+        DEMO_AGENT,
+        DEMO_DOMAIN,
+        DEMO_ORG,
+        DEMO_PASSWORD,
+        add_demo_data,
+        add_demo_escrow,
+    )
     from campusca.services.setup import initialise
 
     try:
@@ -93,8 +102,10 @@ def init(
         settings, org_name=org or "campusca", key_type=parsed_key_type, actor=CLI_ACTOR
     )
     demo_people: list[str] = []
+    escrow_scope: str | None = None
     if demo:
         demo_people = add_demo_data(authority)
+        escrow_scope = add_demo_escrow(authority)
     elif org is not None and domain is not None:
         people.register_organisation(authority, name=org, domain=domain, actor=CLI_ACTOR)
     if as_json:
@@ -104,6 +115,7 @@ def init(
                 "root": result.root.subject.rfc4514_string(),
                 "issuing": result.issuing.subject.rfc4514_string(),
                 "demo_people": demo_people,
+                "demo_escrow": {"scope": escrow_scope, "agent": DEMO_AGENT} if escrow_scope else None,
             }
         )
         return
@@ -112,6 +124,11 @@ def init(
     typer.echo(f"SCEP RA and OCSP responder certificates issued; data in {result.home.resolve()}")
     if demo_people:
         typer.echo(f"demo people (password {DEMO_PASSWORD!r}): {', '.join(demo_people)}")
+    if escrow_scope:
+        typer.echo(
+            f"key escrow on for {escrow_scope} (simple mode, 1 approval; recovery agent {DEMO_AGENT}): "
+            "'campusca recovery request mary --reason lost-key', then 'campusca recovery approve ID --as rita'"
+        )
 
 
 @app.command()

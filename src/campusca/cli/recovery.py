@@ -119,6 +119,11 @@ def release(
         None, "--release-code", help="Quorum mode: the code shown at request time (prompted when absent)"
     ),
     legacy: bool = typer.Option(False, "--legacy", help="Lost key: 3DES/SHA-1 PKCS#12"),
+    reissue_signing: bool = typer.Option(
+        False,
+        "--reissue-signing",
+        help="Lost key: also replace the signing certificate (new key in the file)",
+    ),
     as_person: str | None = AS,
     as_json: bool = JSON,
 ) -> None:
@@ -142,6 +147,7 @@ def release(
             releaser=as_person,
             release_code=release_code,
             legacy=legacy,
+            reissue_signing=reissue_signing,
         )
     except BaseException:
         handle.close()
@@ -157,11 +163,24 @@ def release(
                 "new_certificate": result.new_serial,
                 "revoked": list(result.revoked),
                 "history": list(result.history),
+                "new_signing_certificate": result.new_signing_serial,
+                "revoked_signing": list(result.revoked_signing),
+                "signing_still_valid": list(result.signing_still_valid),
             }
         )
         return
     typer.echo(f"wrote {out}: new key {result.new_serial} and {len(result.history)} recovered key(s)")
     typer.echo(f"revoked (keyCompromise): {', '.join(result.revoked) or 'none still valid'}")
+    if result.new_signing_serial is not None:
+        replaced = ", ".join(result.revoked_signing) or "none"
+        typer.echo(
+            f"new signing certificate {result.new_signing_serial} (replaces {replaced}; key in the file)"
+        )
+    elif result.signing_still_valid:
+        typer.echo(
+            f"signing certificate {', '.join(result.signing_still_valid)} is still valid; if that key was lost "
+            f"too: campusca smime reissue-signing {result.request.person} --password … --out …"
+        )
 
 
 def _release_legal(

@@ -165,6 +165,38 @@ def issue(
         typer.echo(f"PKCS#12 password (shown once): {bundle.password}")
 
 
+@smime_app.command("reissue-signing")
+def reissue_signing(
+    ctx: typer.Context,
+    username: str,
+    out: Path = typer.Option(..., "--out", help="PKCS#12 file for the new signing key"),
+    password: str | None = typer.Option(
+        None, "--password", help="One-time PKCS#12 password (prompted when absent)"
+    ),
+    legacy: bool = typer.Option(False, "--legacy", help="3DES/SHA-1 PKCS#12"),
+    as_json: bool = JSON,
+) -> None:
+    """Replace a signing certificate whose key was lost (offered after a lost-key recovery)."""
+    chosen = _password(password)
+    handle = open_new(out)
+    try:
+        result = smime.reissue_signing(
+            state(ctx).authority(), username=username, password=chosen, actor=CLI_ACTOR, legacy=legacy
+        )
+    except BaseException:
+        discard_files([out], [handle])
+        raise
+    with handle:
+        handle.write(result.pkcs12)
+    if as_json:
+        emit_json({**result.to_json(), "file": str(out)})
+        return
+    typer.echo(
+        f"new signing certificate {result.new_serial}; revoked (superseded): {', '.join(result.revoked) or 'none'}"
+    )
+    typer.echo(f"wrote {out}")
+
+
 def _password(value: str | None) -> str:
     return value if value is not None else typer.prompt("PKCS#12 password", hide_input=True)
 

@@ -53,6 +53,17 @@ def load_content_info(data: bytes, *, expected: tuple[str, ...]) -> cms.ContentI
         return info
 
 
+def content_type_of(data: bytes) -> str:
+    """The contentType of a SignedData, EnvelopedData or AuthEnvelopedData ContentInfo (BER or DER).
+
+    Returns asn1crypto's name ("signed_data", "enveloped_data", "authenticated_enveloped_data");
+    anything else is a CmsDecodeError.
+    """
+    info = load_content_info(data, expected=("signed_data", "enveloped_data", "authenticated_enveloped_data"))
+    name: str = info["content_type"].native
+    return name
+
+
 _MAX_NESTING = 64
 
 
@@ -89,9 +100,15 @@ def _definite(data: bytes, start: int, end: int, depth: int) -> bytes | None:
             indefinite = data[identifier_end] == 0x80
             inner_end = value_end - 2 if indefinite else value_end
             inner = _definite(data, header_end, inner_end, depth + 1)
-            if not indefinite and _octet_chunks_only(data, pointer, header_end, value_end):
+            if (
+                not indefinite
+                and value_end == end
+                and _octet_chunks_only(data, pointer, header_end, value_end)
+            ):
                 # Go's pkcs7 (micromdm scepclient) writes encryptedContent as a *definite* constructed
                 # [0] holding one OCTET STRING; asn1crypto takes the chunked form only when indefinite.
+                # encryptedContent is the last field of its SEQUENCE; a KeyAgreeRecipientIdentifier's
+                # rKeyId ([0] holding only an SKI OCTET STRING, `openssl cms -keyid`) never is.
                 parts.append(
                     data[pointer:identifier_end] + b"\x80" + data[header_end:value_end] + b"\x00\x00"
                 )

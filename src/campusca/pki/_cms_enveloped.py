@@ -1,9 +1,10 @@
-"""CMS EnvelopedData (RFC 5652 §6) and AuthEnvelopedData (RFC 5083/5084) with RSA key transport."""
+"""CMS EnvelopedData (RFC 5652 §6) and AuthEnvelopedData (RFC 5083/5084): RSA key transport, ECDH key agreement."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import cast
 
 from asn1crypto import algos, cms, core
 from cryptography import x509
@@ -11,7 +12,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import padding as sym_padding
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algorithms, modes
 
 from campusca.pki._cms_der import (
@@ -22,9 +23,18 @@ from campusca.pki._cms_der import (
     octets,
     set_encodings,
 )
-from campusca.pki._cms_types import DEFAULT_ALLOWED, ContentCipher, DecryptedContent, KeyTransport
+from campusca.pki._cms_kari import EcKeyAgreer, find_key_agree, key_agree_recipient_info, unwrap_agreed_key
+from campusca.pki._cms_types import (
+    DEFAULT_ALLOWED,
+    ContentCipher,
+    DecryptedContent,
+    KeyAgreement,
+    KeyTransport,
+)
 from campusca.pki.errors import CmsDecodeError, CmsDecryptionFailed, CmsUnsupportedAlgorithm
 from campusca.pki.signing import RsaDecrypter
+
+RecipientKey = RsaDecrypter | EcKeyAgreer
 
 _RSA_ENCRYPTION, _RSAES_OAEP = "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7"
 _GCM_NONCE_SIZE, _GCM_TAG_SIZE = 12, 16
@@ -45,24 +55,34 @@ def build_enveloped_data(
     *,
     cipher: ContentCipher = ContentCipher.AES_256_CBC,
     key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15,
+    key_agreement: KeyAgreement = KeyAgreement.ECDH_SHA256_KDF,
 ) -> bytes:
-    """Encrypt `content` for RSA `recipients`; return DER ContentInfo(EnvelopedData or AuthEnvelopedData).
+    """Encrypt `content` for `recipients`; return DER ContentInfo(EnvelopedData or AuthEnvelopedData).
 
-    The AES-GCM ciphers produce AuthEnvelopedData (RFC 5083), the others EnvelopedData.
+    RSA recipients get a KeyTransRecipientInfo (`key_transport`), EC recipients a KeyAgreeRecipientInfo
+    (`key_agreement`, ephemeral-static ECDH, RFC 5753). The AES-GCM ciphers produce AuthEnvelopedData
+    (RFC 5083), the others EnvelopedData.
     """
     if not recipients:
         raise ValueError("recipients must name at least one certificate")
     key = os.urandom(cipher.key_size)
-    recipient_infos = [_recipient_info(key, certificate, key_transport) for certificate in recipients]
+    recipient_infos = [
+        key_agree_recipient_info(key, certificate, key_agreement)
+        if isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
+        else _recipient_info(key, certificate, key_transport)
+        for certificate in recipients
+    ]
     if cipher.is_aead:
         return _build_auth_enveloped(content, key, cipher, recipient_infos)
     iv = os.urandom(_block_bytes(cipher))
     padder = sym_padding.PKCS7(_block_bytes(cipher) * 8).padder()
     encryptor = Cipher(_algorithm(cipher, key), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padder.update(content) + padder.finalize()) + encryptor.finalize()
+    # RFC 5652 §6.1: version 2 as soon as a RecipientInfo is not version 0 (a kari is version 3).
+    only_ktri = all(r.name == "ktri" for r in recipient_infos)
     enveloped = cms.EnvelopedData(
         {
-            "version": "v0",
+            "version": "v0" if only_ktri else "v2",
             "recipient_infos": recipient_infos,
             "encrypted_content_info": {
                 "content_type": "data",
@@ -159,15 +179,18 @@ def decrypt_enveloped_data(
     data: bytes,
     *,
     recipient_certificate: x509.Certificate,
-    decrypter: RsaDecrypter,
+    decrypter: RecipientKey,
     allowed_ciphers: frozenset[ContentCipher] = DEFAULT_ALLOWED,
 ) -> DecryptedContent:
     """Decrypt an EnvelopedData or AuthEnvelopedData (BER or DER) addressed to `recipient_certificate`.
 
-    Raises CmsDecodeError, CmsUnsupportedAlgorithm or CmsDecryptionFailed.
+    An RSA certificate is looked up among the KeyTransRecipientInfos (`decrypter` decrypts), an EC one
+    among the KeyAgreeRecipientInfos (`decrypter` does ECDH). Raises CmsDecodeError,
+    CmsUnsupportedAlgorithm or CmsDecryptionFailed.
     """
     info = load_content_info(data, expected=("enveloped_data", "authenticated_enveloped_data"))
     authenticated = info["content_type"].native == "authenticated_enveloped_data"
+    agreeing = isinstance(recipient_certificate.public_key(), ec.EllipticCurvePublicKey)
     with decoding("EnvelopedData"):
         enveloped = info["content"]
         encrypted = enveloped["auth_encrypted_content_info" if authenticated else "encrypted_content_info"]
@@ -178,9 +201,12 @@ def decrypt_enveloped_data(
         if isinstance(encrypted["encrypted_content"], core.Void):
             raise CmsDecodeError("encryptedContent is absent (detached envelopes are not supported)")
         ciphertext = octets(encrypted["encrypted_content"])
-        ktri = _find_recipient(enveloped["recipient_infos"], recipient_certificate)
-        key_transport = _key_transport(ktri["key_encryption_algorithm"])
-        encrypted_key = octets(ktri["encrypted_key"])
+        if agreeing:
+            kari, encrypted_key = find_key_agree(enveloped["recipient_infos"], recipient_certificate)
+        else:
+            ktri = _find_recipient(enveloped["recipient_infos"], recipient_certificate)
+            key_transport = _key_transport(ktri["key_encryption_algorithm"])
+            encrypted_key = octets(ktri["encrypted_key"])
         parameters = algorithm["parameters"]
         if authenticated:
             gcm = GcmParameters.load(parameters.dump())
@@ -193,14 +219,24 @@ def decrypt_enveloped_data(
             )
         else:
             iv = octets(parameters)
-    key = _unwrap_key(decrypter, encrypted_key, key_transport, cipher)
+    if agreeing:
+        with decoding("KeyAgreeRecipientInfo"):
+            key, agreement = unwrap_agreed_key(kari, encrypted_key, cast(EcKeyAgreer, decrypter))
+        if len(key) != cipher.key_size:
+            raise CmsDecryptionFailed("encryptedKey does not unwrap to a key of the content cipher's size")
+        transport: KeyTransport | None = None
+    else:
+        key = _unwrap_key(cast(RsaDecrypter, decrypter), encrypted_key, key_transport, cipher)
+        transport, agreement = key_transport, None
     if authenticated:
         if len(tag) != tag_size or not 12 <= tag_size <= 16 or not 8 <= len(nonce) <= 128:
             raise CmsDecodeError("GCMParameters aes-ICVlen or aes-nonce does not fit the mac")
         plaintext = _decrypt_gcm(key, nonce, tag, ciphertext, aads)
     else:
         plaintext = _decrypt_cbc(cipher, key, iv, ciphertext)
-    return DecryptedContent(content=plaintext, cipher=cipher, key_transport=key_transport)
+    return DecryptedContent(
+        content=plaintext, cipher=cipher, key_transport=transport, key_agreement=agreement
+    )
 
 
 def _cipher(oid: str, allowed: frozenset[ContentCipher]) -> ContentCipher:

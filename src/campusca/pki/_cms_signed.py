@@ -229,6 +229,18 @@ def _crls(signed: cms.SignedData) -> tuple[x509.CertificateRevocationList, ...]:
         )
 
 
+def encapsulated_content(data: bytes) -> bytes | None:
+    """The eContent of a SignedData (BER or DER) without checking its signature, None when detached.
+
+    For callers that only need to look inside (S/MIME layers around encrypted content); trust and
+    integrity come from `parse_signed_data`.
+    """
+    signed = load_content_info(data, expected=("signed_data",))["content"]
+    with decoding("SignedData"):
+        encap = signed["encap_content_info"]["content"]
+        return None if isinstance(encap, core.Void) else octets(encap)
+
+
 def parse_signed_data(
     data: bytes,
     *,

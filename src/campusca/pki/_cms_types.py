@@ -57,6 +57,16 @@ class KeyTransport(enum.Enum):
     RSA_OAEP_SHA256 = "rsa-oaep-sha256"
 
 
+class KeyAgreement(enum.Enum):
+    """ECDH key-agreement schemes of a KeyAgreeRecipientInfo (RFC 5753 §7.1.4); the value is the OID."""
+
+    ECDH_SHA1_KDF = "1.3.133.16.840.63.0.2"  # dhSinglePass-stdDH-sha1kdf-scheme (OpenSSL 3.0's default)
+    ECDH_SHA224_KDF = "1.3.132.1.11.0"
+    ECDH_SHA256_KDF = "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme (what we write)
+    ECDH_SHA384_KDF = "1.3.132.1.11.2"
+    ECDH_SHA512_KDF = "1.3.132.1.11.3"
+
+
 @dataclass(frozen=True, slots=True)
 class SignedMessage:
     """A SignedData whose signature has been verified with the embedded signer certificate.
@@ -78,8 +88,13 @@ class SignedMessage:
 
 @dataclass(frozen=True, slots=True)
 class DecryptedContent:
-    """The plaintext of an EnvelopedData/AuthEnvelopedData and the algorithms that protected it."""
+    """The plaintext of an EnvelopedData/AuthEnvelopedData and the algorithms that protected it.
+
+    `key_transport` is set for an RSA recipient (KeyTransRecipientInfo), `key_agreement` for an EC one
+    (KeyAgreeRecipientInfo).
+    """
 
     content: bytes
     cipher: ContentCipher
-    key_transport: KeyTransport
+    key_transport: KeyTransport | None
+    key_agreement: KeyAgreement | None = None

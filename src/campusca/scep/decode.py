@@ -65,6 +65,8 @@ def parse_pki_message(
         raise ScepRequestError(FailInfo.BAD_ALG, str(exc), header) from exc
     except PkiError as exc:
         raise ScepRequestError(FailInfo.BAD_MESSAGE_CHECK, str(exc), header) from exc
+    if decrypted.key_transport is None:  # pragma: no cover - the RA key is RSA, so never a kari
+        raise ScepRequestError(FailInfo.BAD_ALG, "pkcsPKIEnvelope must use RSA key transport", header)
     return _with_message_data(header, message_type, decrypted)
 
 

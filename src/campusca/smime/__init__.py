@@ -17,6 +17,7 @@ from campusca.smime.errors import (
     SmimeError,
     UnsupportedAlgorithm,
 )
+from campusca.smime.layers import OpenedMessage, bare_cms, open_message
 from campusca.smime.sign import sign_message
 from campusca.smime.verify import VerifiedMessage, verify_message
 
@@ -29,15 +30,18 @@ __all__ = [
     "DecryptionFailed",
     "KeyTransport",
     "MalformedMessage",
+    "OpenedMessage",
     "RevocationUnknown",
     "SenderMismatch",
     "SignatureInvalid",
     "SmimeError",
     "UnsupportedAlgorithm",
     "VerifiedMessage",
+    "bare_cms",
     "decrypt_cms",
     "decrypt_message",
     "encrypt_message",
+    "open_message",
     "sign_message",
     "verify_message",
 ]

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from campusca.pki.cms import (
     DEFAULT_ALLOWED,
     ContentCipher,
+    KeyAgreement,
     KeyTransport,
+    RecipientKey,
     build_enveloped_data,
     decrypt_enveloped_data,
 )
 from campusca.pki.errors import CmsDecodeError, CmsDecryptionFailed, CmsUnsupportedAlgorithm
-from campusca.pki.signing import RsaDecrypter
 from campusca.smime._mime import (
     base64_body,
     decode_body,
@@ -29,6 +30,7 @@ from campusca.smime.errors import DecryptionFailed, MalformedMessage, Unsupporte
 
 _MIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _ENVELOPED_TYPES = ("enveloped-data", "authenveloped-data")
+_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
 
 def encrypt_message(
@@ -37,8 +39,12 @@ def encrypt_message(
     *,
     cipher: ContentCipher = ContentCipher.AES_256_CBC,
     key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15,
+    key_agreement: KeyAgreement = KeyAgreement.ECDH_SHA256_KDF,
 ) -> bytes:
-    """Encrypt an RFC 5322 message for RSA `recipients` and return it as application/pkcs7-mime.
+    """Encrypt an RFC 5322 message for `recipients` and return it as application/pkcs7-mime.
+
+    RSA certificates (keyUsage keyEncipherment) get the key by `key_transport`, EC certificates
+    (keyUsage keyAgreement, P-256/P-384/P-521) by ephemeral-static ECDH (`key_agreement`, RFC 5753).
 
     The Content-* fields and body are encrypted; the other header fields stay on the outer
     message. AES-GCM ciphers produce smime-type=authEnveloped-data (RFC 8551 §3.4), the others
@@ -48,12 +54,26 @@ def encrypt_message(
     if not recipients:
         raise ValueError("recipients must name at least one certificate")
     for certificate in recipients:
-        if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
-            raise UnsupportedAlgorithm("recipient certificate key must be RSA for key transport")
-        check_usage(certificate, key_usage="key_encipherment", purpose="S/MIME encryption")
+        public_key = certificate.public_key()
+        if isinstance(public_key, rsa.RSAPublicKey):
+            check_usage(certificate, key_usage="key_encipherment", purpose="S/MIME encryption")
+        elif isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, _CURVES):
+            check_usage(certificate, key_usage="key_agreement", purpose="S/MIME encryption (ECDH)")
+        else:
+            raise UnsupportedAlgorithm("recipient certificate key must be RSA or EC on P-256, P-384 or P-521")
+    if cipher is ContentCipher.DES_CBC and any(
+        isinstance(c.public_key(), ec.EllipticCurvePublicKey) for c in recipients
+    ):
+        raise UnsupportedAlgorithm(
+            "single DES cannot be used with ECDH recipients (its key cannot be AES-wrapped)"
+        )
     entity = parse_entity(message)
     envelope = build_enveloped_data(
-        prepared_part(entity, seven_bit_only=False), recipients, cipher=cipher, key_transport=key_transport
+        prepared_part(entity, seven_bit_only=False),
+        recipients,
+        cipher=cipher,
+        key_transport=key_transport,
+        key_agreement=key_agreement,
     )
     smime_type = "authEnveloped-data" if cipher.is_aead else "enveloped-data"
     outer = (
@@ -71,7 +91,7 @@ def decrypt_message(
     message: bytes,
     *,
     recipient_certificate: x509.Certificate,
-    decrypter: RsaDecrypter,
+    decrypter: RecipientKey,
     allowed_ciphers: frozenset[ContentCipher] = DEFAULT_ALLOWED,
 ) -> bytes:
     """Decrypt an application/pkcs7-mime message and return the RFC 5322 message it carried.
@@ -109,7 +129,7 @@ def decrypt_cms(
     data: bytes,
     *,
     recipient_certificate: x509.Certificate,
-    decrypter: RsaDecrypter,
+    decrypter: RecipientKey,
     allowed_ciphers: frozenset[ContentCipher] = DEFAULT_ALLOWED,
 ) -> bytes:
     """Decrypt a raw CMS EnvelopedData or AuthEnvelopedData (DER or BER) and return its content."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from campusca.services import ota
+from campusca.services import directory_publishing, ota
 from campusca.services.authority import Authority
 from campusca.services.ca.revocation import refresh_crls
 
@@ -53,6 +53,8 @@ class RenewalScheduler:
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
         report = ota.run_renewal_round(self._authority)
+        # S/MIME certificates that expired leave the LDAP address books; failed publications are retried.
+        directory_publishing.publish_due(self._authority)
         if report.invitations or report.retried:
             log.info(
                 "renewal: %d invitation(s), %d message(s) retried",

@@ -11,6 +11,7 @@ import pytest
 from cryptography import x509
 
 from campusca.config import load_settings
+from campusca.pki.pkcs12 import load_pkcs12
 from campusca.services.authority import open_authority
 from campusca.services.people.registry import add_person, set_password
 from campusca.services.people.tokens import create_token
@@ -167,7 +168,7 @@ def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> 
     assert stranger.status_code == 403
     released = api.post(
         f"/api/v1/recovery/requests/{rid}/release",
-        {"password": "recovered keys travel safely"},
+        {"password": "recovered keys travel safely", "reissue_signing": True},
         login("rita"),
     )
     assert released.status_code == 200, released.text
@@ -175,6 +176,13 @@ def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> 
     assert b"the minutes are attached" in decrypt(
         archived, pkcs12=p12, password="recovered keys travel safely"
     )
+    # Mary lost her signing key too: the release replaced that certificate, and its new key is in the file.
+    new_signing = released.json()["new_signing_certificate"]
+    assert new_signing and len(released.json()["revoked_signing"]) == 1
+    assert released.json()["signing_still_valid"] == []
+    contents = load_pkcs12(p12, b"recovered keys travel safely")
+    serials = {format(c.serial_number, "x") for c in (contents.certificate, *(c for _, c in contents.extra))}
+    assert new_signing in serials
     again = api.post(
         f"/api/v1/recovery/requests/{rid}/release",
         {"password": "recovered keys travel safely"},
@@ -183,6 +191,26 @@ def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> 
     assert again.status_code == 409
     listed = httpx.get(f"{api.url}/api/v1/recovery/requests", headers=api.auditor).json()
     assert listed[0]["status"] == "released" and listed[0]["approvals"] == ["quentin"]
+
+
+def test_a_person_reissues_their_own_signing_certificate(api: Api) -> None:
+    assert api.post("/api/v1/smime/certificates", {"username": "bob"}, login("bob")).is_success
+    other = api.post(
+        "/api/v1/smime/signing-certificates",
+        {"username": "mary", "password": "new signing key file"},
+        login("bob"),
+    )
+    assert other.status_code == 403
+    reissued = api.post(
+        "/api/v1/smime/signing-certificates",
+        {"username": "bob", "password": "new signing key file"},
+        login("bob"),
+    )
+    assert reissued.status_code == 201, reissued.text
+    body = reissued.json()
+    assert len(body["revoked"]) == 1 and body["new_signing_certificate"] not in body["revoked"]
+    key = load_pkcs12(base64.b64decode(body["pkcs12"]), b"new signing key file").certificate
+    assert format(key.serial_number, "x") == body["new_signing_certificate"]
 
 
 def test_legal_officer_gets_plaintext_for_a_case(api: Api) -> None:

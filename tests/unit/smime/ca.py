@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
@@ -26,7 +26,7 @@ SMIME_POLICY = x509.ObjectIdentifier("2.23.140.1.5.1.3")  # SBR mailbox-validate
 class Issued:
     """A private key and its certificate."""
 
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
 
     def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
@@ -96,9 +96,10 @@ class TestCa:
         email_protection: bool = True,
         ocsp_url: str | None = None,
         crl_url: str | None = None,
-        key: rsa.RSAPrivateKey | None = None,
+        key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
     ) -> Issued:
-        """Issue a person's certificate: `usage` is "sign" (digitalSignature), "encrypt" (keyEncipherment) or "both"."""
+        """Issue a person's certificate: `usage` is "sign" (digitalSignature), "encrypt" (keyEncipherment),
+        "agree" (keyAgreement, for EC keys) or "both"."""
         key = key or rsa_key()
         eku = ExtendedKeyUsageOID.EMAIL_PROTECTION if email_protection else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
@@ -111,7 +112,11 @@ class TestCa:
             .not_valid_after(not_after or NOW + 365 * DAY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                _key_usage(signature=usage in ("sign", "both"), encipherment=usage in ("encrypt", "both")),
+                _key_usage(
+                    signature=usage in ("sign", "both"),
+                    encipherment=usage in ("encrypt", "both"),
+                    agreement=usage == "agree",
+                ),
                 critical=True,
             )
             .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
@@ -190,14 +195,14 @@ class TestCa:
 
 
 def _key_usage(
-    *, signature: bool = False, encipherment: bool = False, cert_sign: bool = False
+    *, signature: bool = False, encipherment: bool = False, cert_sign: bool = False, agreement: bool = False
 ) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=signature,
         content_commitment=False,
         key_encipherment=encipherment,
         data_encipherment=False,
-        key_agreement=False,
+        key_agreement=agreement,
         key_cert_sign=cert_sign,
         crl_sign=cert_sign,
         encipher_only=False,

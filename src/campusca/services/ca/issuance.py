@@ -25,6 +25,7 @@ from campusca.pki.errors import PkiError
 from campusca.pki.profiles import Profile, SanSource, SubjectSource, get_profile
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.directory_publishing import queue_for_holder
 from campusca.services.errors import InvalidInput, NotFound, PolicyViolation
 
 # Certificates are back-dated a little so that clients with slightly slow clocks accept them.
@@ -259,6 +260,8 @@ def record_certificate(
         at=authority.now(),
     )
     metrics.CERTIFICATES_ISSUED.labels(profile=signed.profile).inc()
+    if signed.holder is not None:  # S/MIME certificates go to the organisation's LDAP, where it publishes
+        queue_for_holder(authority, session, signed.profile, signed.holder.id, signed.holder.organisation)
     return IssuedCertificate(
         id=certificate_id, serial=certificate.serial_number, certificate=certificate, profile=signed.profile
     )

@@ -18,6 +18,7 @@ from campusca.pki.errors import PkiError
 from campusca.services import audit
 from campusca.services.authority import Authority, LoadedCA
 from campusca.services.ca.issuance import find_certificate
+from campusca.services.directory_publishing import queue_for_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -89,6 +90,7 @@ def revoke_certificate(
     )
     ca = authority.ca_by_id(row.ca_id)
     after_commit(session, ("crl", ca.id), lambda: republish_crl(authority, ca, actor=actor))
+    queue_for_certificate(authority, session, row)  # an S/MIME certificate leaves the LDAP address book
     metrics.CERTIFICATES_REVOKED.labels(reason=reason.value).inc()
     return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None, ca_id=ca.id)
 

@@ -298,6 +298,9 @@ def deliver_due(authority: Authority, senders: Senders | None = None, *, limit: 
             session.execute(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= authority.now())
+                .where(
+                    OutboxMessage.channel.in_(("sms", "email"))
+                )  # `ldap` rows: services.directory_publishing
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             ).scalars()

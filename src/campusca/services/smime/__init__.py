@@ -17,6 +17,7 @@ from campusca.services.smime import (
     messages,
     recovery,
     recovery_release,
+    signing_reissue,
 )
 from campusca.services.smime.custody import KeyCustodyView, key_custody_of
 from campusca.services.smime.escrow_admin import (
@@ -54,6 +55,7 @@ from campusca.services.smime.self_service import (
     escrow_outlook,
     judge_pkcs12_password,
 )
+from campusca.services.smime.signing_reissue import SigningReissue, reissue_signing
 
 __all__ = [
     "custody",
@@ -71,6 +73,7 @@ __all__ = [
     "LegalRelease",
     "LostKeyRelease",
     "RecoveryView",
+    "SigningReissue",
     "SmimeBundle",
     "add_escrow_agent",
     "agent_passphrases_needed",
@@ -96,11 +99,13 @@ __all__ = [
     "recovery",
     "recovery_queue",
     "recovery_release",
+    "reissue_signing",
     "reject_recovery",
     "release_legal",
     "release_lost_key",
     "request_recovery",
     "set_escrow_policy",
     "sign_message",
+    "signing_reissue",
     "verify_message",
 ]

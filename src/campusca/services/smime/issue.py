@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from campusca.db.escrow import EscrowDomain, KeyCustody
 from campusca.db.models import Certificate, Person
 from campusca.identity.passphrases import judge_passphrase
+from campusca.keys import KeyType, generate_private_key
 from campusca.pki.crl import RevocationReason
 from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid
@@ -32,18 +33,23 @@ from campusca.services.ca.issuance import IssuedCertificate, issue_certificate
 from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import InvalidInput, PolicyViolation
 from campusca.services.people.registry import get_person
-from campusca.services.smime.escrow_keys import active_key, archive_key, rsa_key_size
+from campusca.services.smime.escrow_keys import active_key, archive_key
 from campusca.services.smime.escrow_policy import EffectivePolicy, effective_policy, find_domain
 
 SIGNING = "smime-signing"
 ENCRYPTION = "smime-encryption"
 SMIME_PROFILES = (SIGNING, ENCRYPTION)
+SMIME_KEY_TYPES = tuple(KeyType)
+# RFC 5753/8551 S/MIME agreement over these curves is what openssl, NSS and Outlook all do.
+EC_CURVES = (ec.SECP256R1, ec.SECP384R1)
+
+SmimePrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedKeyPair:
     issued: IssuedCertificate
-    key: rsa.RSAPrivateKey | None  # None when the public key came from a CSR
+    key: SmimePrivateKey | None  # None when the public key came from a CSR
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,24 @@ def _cert_json(issued: IssuedCertificate) -> dict[str, object]:
     return {"serial": issued.serial_hex, "profile": issued.profile, "pem": issued.pem.decode()}
 
 
+def smime_key_type(authority: Authority) -> KeyType:
+    """The configured `smime_key_type`: RSA (key transport) or EC P-256/P-384 (key agreement, RFC 5753)."""
+    setting = authority.settings.smime_key_type
+    try:
+        return KeyType(setting)
+    except ValueError:
+        names = ", ".join(k.value for k in KeyType)
+        raise PolicyViolation(f"smime_key_type must be one of {names}; got {setting!r}") from None
+
+
+def generate_smime_key(authority: Authority) -> SmimePrivateKey:
+    """A fresh key of the configured `smime_key_type`, in memory (escrowed or handed over, then dropped)."""
+    key = generate_private_key(smime_key_type(authority))
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):  # pragma: no cover - KeyType
+        raise PolicyViolation("smime_key_type must name an RSA or EC key")
+    return key
+
+
 def check_export_password(password: str, *, owner: str) -> None:
     """A PKCS#12 password chosen by a person must pass the passphrase policy: the file is attacked offline."""
     verdict = judge_passphrase(password, what="PKCS#12 password", related=(owner,))
@@ -114,7 +138,7 @@ def issue_smime(
     split: bool = False,
     signing_csr: bytes | None = None,
     encryption_csr: bytes | None = None,
-    generated_keys: Mapping[str, rsa.RSAPrivateKey] | None = None,
+    generated_keys: Mapping[str, SmimePrivateKey] | None = None,
 ) -> SmimeBundle:
     """Issue a person's S/MIME signing and encryption certificates in the caller's transaction.
 
@@ -142,21 +166,20 @@ def issue_smime(
                 "quorum mode needs its recovery agents first"
             )
     supersede_smime_certificates(authority, session, person, actor=actor)
-    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
     made = generated_keys or {}
-    signing = _issue_one(
-        authority, session, person, SIGNING, signing_csr, bits, actor, {"escrowed": False}, made.get(SIGNING)
+    signing = issue_one(
+        authority, session, person, SIGNING, signing_csr, actor, {"escrowed": False}, made.get(SIGNING)
     )
     details = {"escrowed": policy.enabled, "escrow_scope": policy.scope if policy.enabled else None}
-    encryption = _issue_one(
-        authority, session, person, ENCRYPTION, encryption_csr, bits, actor, details, made.get(ENCRYPTION)
+    encryption = issue_one(
+        authority, session, person, ENCRYPTION, encryption_csr, actor, details, made.get(ENCRYPTION)
     )
     _record_custody(authority, session, person, encryption, policy, domain, actor)
     chosen = password or secrets.token_urlsafe(12)
     pairs = [(p.key, p.issued.certificate) for p in (signing, encryption) if p.key is not None]
     chain = authority.chain()
 
-    def export(selected: list[tuple[rsa.RSAPrivateKey, x509.Certificate]]) -> bytes | None:
+    def export(selected: list[tuple[SmimePrivateKey, x509.Certificate]]) -> bytes | None:
         if not selected:
             return None
         (key, certificate), *rest = selected
@@ -204,9 +227,8 @@ def issue_smime_bundle(
     revocations and their audit records commit together or not at all: a bundle handed to the person
     always has its escrowed key behind it. The keys campusca generates are made before the transaction.
     """
-    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
     generated_keys = {
-        profile: rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        profile: generate_smime_key(authority)
         for profile, csr in ((SIGNING, signing_csr), (ENCRYPTION, encryption_csr))
         if csr is None
     }
@@ -225,18 +247,18 @@ def issue_smime_bundle(
         )
 
 
-def _issue_one(
+def issue_one(
     authority: Authority,
     session: Session,
     person: Person,
     profile: str,
     csr_bytes: bytes | None,
-    bits: int,
     actor: str,
     details: dict[str, object],
-    generated_key: rsa.RSAPrivateKey | None = None,
+    generated_key: SmimePrivateKey | None = None,
 ) -> IssuedKeyPair:
-    key: rsa.RSAPrivateKey | None = None
+    """Issue one S/MIME certificate for a CSR's key or a generated one, in the caller's transaction."""
+    key: SmimePrivateKey | None = None
     csr: x509.CertificateSigningRequest | None = None
     if csr_bytes is not None:
         try:
@@ -244,10 +266,10 @@ def _issue_one(
         except CsrInvalid as error:
             raise InvalidInput(f"{profile} CSR: {error}") from None
         public_key: CertificatePublicKeyTypes = csr.public_key()
-        if profile == ENCRYPTION and not isinstance(public_key, rsa.RSAPublicKey):
-            raise InvalidInput("smime-encryption CSR must carry an RSA key (RSA key transport)")
+        if profile == ENCRYPTION:
+            check_encryption_key(public_key)
     else:
-        key = generated_key or rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        key = generated_key or generate_smime_key(authority)
         public_key = key.public_key()
     source = "csr" if csr is not None else "generated"
     issued = issue_certificate(
@@ -273,10 +295,7 @@ def issue_escrowed_encryption(
     domain = find_domain(session, policy) if policy.enabled else None
     if domain is None or active_key(domain) is None:
         raise PolicyViolation(f"escrow is off for {policy.scope}; no escrowed key can be issued")
-    bits = rsa_key_size(authority.settings.smime_key_type, "smime_key_type")
-    pair = _issue_one(
-        authority, session, person, ENCRYPTION, None, bits, actor, {"escrowed": True, **details}
-    )
+    pair = issue_one(authority, session, person, ENCRYPTION, None, actor, {"escrowed": True, **details})
     _record_custody(authority, session, person, pair, policy, domain, actor)
     return pair
 
@@ -355,7 +374,16 @@ def supersede_smime_certificates(
     return serials
 
 
-def check_generated_key(key: rsa.RSAPrivateKey, certificate: x509.Certificate) -> None:
+def check_encryption_key(public_key: CertificatePublicKeyTypes) -> None:
+    """An encryption key must be RSA (key transport) or EC on P-256/P-384 (ECDH key agreement, RFC 5753)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, EC_CURVES):
+        return
+    raise InvalidInput("smime-encryption CSR must carry an RSA key or an EC key on P-256 or P-384")
+
+
+def check_generated_key(key: SmimePrivateKey, certificate: x509.Certificate) -> None:
     """Refuse to release a key that does not belong to its certificate."""
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     ours = key.public_key().public_bytes(serialization.Encoding.DER, spki)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from campusca.pki.errors import Pkcs12DecodeError, Pkcs12PasswordError
 from campusca.pki.pkcs12 import Pkcs12Contents, load_pkcs12
@@ -25,8 +25,8 @@ from campusca.smime import (
     DecryptionFailed,
     MalformedMessage,
     VerifiedMessage,
-    decrypt_message,
     encrypt_message,
+    open_message,
     sign_message,
     verify_message,
 )
@@ -36,12 +36,12 @@ MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class KeyPair:
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
 
 
 def open_pkcs12(data: bytes, password: str) -> list[KeyPair]:
-    """Every RSA key pair of a PKCS#12 file, the main one first."""
+    """Every RSA and EC key pair of a PKCS#12 file, the main one first."""
     try:
         contents: Pkcs12Contents = load_pkcs12(data, password.encode())
     except Pkcs12PasswordError:
@@ -49,7 +49,7 @@ def open_pkcs12(data: bytes, password: str) -> list[KeyPair]:
     except Pkcs12DecodeError as error:
         raise InvalidInput(f"PKCS#12 file cannot be read: {error}") from None
     pairs = [(contents.key, contents.certificate), *contents.extra]
-    return [KeyPair(k, c) for k, c in pairs if isinstance(k, rsa.RSAPrivateKey)]
+    return [KeyPair(k, c) for k, c in pairs if isinstance(k, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)]
 
 
 def _usage(certificate: x509.Certificate, name: str) -> bool:
@@ -129,16 +129,22 @@ def verify(authority: Authority, message: bytes) -> VerifiedMessage:
 def decrypt(message: bytes, *, pkcs12: bytes, password: str) -> bytes:
     """Decrypt with whichever key of the PKCS#12 (a recovery file holds the whole key history) fits."""
     check_size(message)
-    candidates = [p for p in open_pkcs12(pkcs12, password) if _usage(p.certificate, "key_encipherment")]
+    candidates = [p for p in open_pkcs12(pkcs12, password) if _decrypts(p)]
     if not candidates:
-        raise InvalidInput("PKCS#12 file holds no encryption key (keyUsage keyEncipherment)")
+        raise InvalidInput("PKCS#12 file holds no encryption key (keyUsage keyEncipherment or keyAgreement)")
     return decrypt_with(message, candidates)
 
 
+def _decrypts(pair: KeyPair) -> bool:
+    """RSA keys decrypt with keyEncipherment, EC keys agree with keyAgreement (RFC 8550 §4.4.2)."""
+    if isinstance(pair.key, ec.EllipticCurvePrivateKey):
+        return _usage(pair.certificate, "key_agreement")
+    return _usage(pair.certificate, "key_encipherment")
+
+
 def decrypt_with(message: bytes, candidates: Sequence[KeyPair]) -> bytes:
-    for pair in candidates:
-        try:
-            return decrypt_message(message, recipient_certificate=pair.certificate, decrypter=pair.key)
-        except DecryptionFailed:
-            continue
-    raise DecryptionFailed("message is not encrypted to any key given")
+    """Remove every encryption layer (an S/MIME message, a bare .p7m, nested CMS) with the keys that fit."""
+    if not candidates:
+        raise DecryptionFailed("message is not encrypted to any key given")
+    opened = open_message(message, recipients=[(p.certificate, p.key) for p in candidates])
+    return opened.content

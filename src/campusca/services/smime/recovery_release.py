@@ -3,7 +3,9 @@
 Lost key: one transaction recovers every archived decryption key of the person (the history, so older
 mail stays readable), revokes the covered certificates (keyCompromise; the CRL is re-signed), issues a new
 encryption certificate with a new escrowed key, and builds a one-time PKCS#12 holding the new key first
-and the history after it. Legal: the submitted messages are decrypted server-side (the key never leaves),
+and the history after it. The signing key was lost too but is never escrowed: with `reissue_signing` the
+signing certificate is replaced in the same transaction (its new key goes into the file); without it
+the answer names the signing certificates still valid, so adapters can offer `smime reissue-signing`. Legal: the submitted messages are decrypted server-side (the key never leaves),
 then revocation, re-key and notice follow at once, or, for a confidential case, at `close-case`.
 The person is notified after the commit; the notice and its outcome are audited too.
 """
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.orm import Session
 
 from campusca.db.escrow import KeyCustody, RecoveryRequest
@@ -37,7 +39,13 @@ from campusca.services.smime.escrow_keys import (
     domain_decrypter,
     recover_key,
 )
-from campusca.services.smime.issue import check_export_password, issue_escrowed_encryption
+from campusca.services.smime.issue import (
+    IssuedKeyPair,
+    SmimePrivateKey,
+    check_export_password,
+    generate_smime_key,
+    issue_escrowed_encryption,
+)
 from campusca.services.smime.messages import KeyPair, check_size, decrypt_with
 from campusca.services.smime.recovery import (
     APPROVED,
@@ -54,6 +62,7 @@ from campusca.services.smime.recovery import (
     load_request,
     view,
 )
+from campusca.services.smime.signing_reissue import reissue_signing_in, valid_signing_serials
 from campusca.smime import SmimeError
 
 MAX_LEGAL_MESSAGES = 500
@@ -66,6 +75,9 @@ class LostKeyRelease:
     new_serial: str | None  # None when the person is deactivated (no re-key)
     revoked: tuple[str, ...]
     history: tuple[str, ...]  # serials of every recovered key in the file, oldest first
+    new_signing_serial: str | None = None  # set when the signing certificate was re-issued
+    revoked_signing: tuple[str, ...] = ()  # the signing certificates that re-issue replaced
+    signing_still_valid: tuple[str, ...] = ()  # not re-issued: offer it, the person lost that key too
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +92,7 @@ class LegalRelease:
 class _Rekey:
     revoked: tuple[str, ...]
     new_serial: str | None  # None when the person is deactivated: nobody to re-key
-    new_key: rsa.RSAPrivateKey | None
+    new_key: SmimePrivateKey | None
     new_certificate: x509.Certificate | None
 
 
@@ -93,10 +105,15 @@ def release_lost_key(
     releaser: str | None = None,
     release_code: str | None = None,
     legacy: bool = False,
+    reissue_signing: bool = False,
 ) -> LostKeyRelease:
-    """Release a lost-key recovery once: a PKCS#12 with the new key and the whole key history."""
+    """Release a lost-key recovery once: a PKCS#12 with the new key and the whole key history.
+
+    With `reissue_signing` the person's signing certificate is replaced too and its new key added.
+    """
     check_export_password(password, owner="")
     expire_due(authority)
+    signing_key = generate_smime_key(authority) if reissue_signing else None  # before the write lock
     with authority.db.write() as session:
         request = _releasable(session, request_id, LOST_KEY, releaser)
         decrypter = _domain_decrypter(authority, request, release_code)
@@ -108,11 +125,14 @@ def release_lost_key(
         pairs = [(k, x509.load_der_x509_certificate(c.certificate.der)) for c, k in reversed(history)]
         if rekey.new_key is not None and rekey.new_certificate is not None:
             pairs.insert(0, (rekey.new_key, rekey.new_certificate))
-        rsa_pairs = [(k, c) for k, c in pairs if isinstance(k, rsa.RSAPrivateKey)]
-        if not rsa_pairs:
-            raise PolicyViolation("no RSA decryption key was recovered")
+        usable = [(k, c) for k, c in pairs if isinstance(k, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)]
+        if not usable:
+            raise PolicyViolation("no RSA or EC decryption key was recovered")
+        signing = _signing(authority, session, request, signing_key, actor)
+        if signing.pair is not None and signing_key is not None:
+            usable.insert(1, (signing_key, signing.pair.issued.certificate))
         # The newest key comes first: clients that read one key from a file take the current one.
-        (main_key, main_certificate), *older = rsa_pairs
+        (main_key, main_certificate), *older = usable
         pkcs12 = export_pkcs12(
             key=main_key,
             certificate=main_certificate,
@@ -123,10 +143,24 @@ def release_lost_key(
             extra=older,
         )
         serials = tuple(_serial(c) for c, _ in history)
+        new_signing = signing.pair.issued.serial_hex if signing.pair is not None else None
         _mark_released(
-            authority, session, request, actor, {"history": list(serials), "new": rekey.new_serial}
+            authority,
+            session,
+            request,
+            actor,
+            {"history": list(serials), "new": rekey.new_serial, "new_signing": new_signing},
         )
-        result = LostKeyRelease(view(request), pkcs12, rekey.new_serial, rekey.revoked, serials)
+        result = LostKeyRelease(
+            view(request),
+            pkcs12,
+            rekey.new_serial,
+            rekey.revoked,
+            serials,
+            new_signing_serial=new_signing,
+            revoked_signing=signing.revoked,
+            signing_still_valid=signing.still_valid,
+        )
     _notify(authority, request_id, _lost_key_notice(result), actor)
     return result
 
@@ -206,6 +240,31 @@ def close_case(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Signing:
+    pair: IssuedKeyPair | None
+    revoked: tuple[str, ...]
+    still_valid: tuple[str, ...]
+
+
+def _signing(
+    authority: Authority,
+    session: Session,
+    request: RecoveryRequest,
+    key: SmimePrivateKey | None,
+    actor: str,
+) -> _Signing:
+    """Re-issue the signing certificate when asked (and the person is active); else name the ones still valid."""
+    person = request.person
+    if key is None or not person.active:
+        valid = tuple(format(s, "x") for s in valid_signing_serials(session, person, authority.now()))
+        return _Signing(None, (), valid)
+    pair, revoked = reissue_signing_in(
+        authority, session, person, key=key, actor=actor, details={"recovery_request": request.id}
+    )
+    return _Signing(pair, revoked, ())
+
+
 def _releasable(session: Session, request_id: int, reason: str, releaser: str | None) -> RecoveryRequest:
     request = load_request(session, request_id)
     if request.reason != reason:
@@ -273,8 +332,8 @@ def _covered(session: Session, request: RecoveryRequest) -> list[KeyCustody]:
 
 def _pair(custody: KeyCustody, decrypter: RsaDecrypter) -> KeyPair:
     key = recover_key(custody, decrypter)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise PolicyViolation("archived key is not an RSA key")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise PolicyViolation("archived key is neither an RSA nor an EC key")
     return KeyPair(key, x509.load_der_x509_certificate(custody.certificate.der))
 
 
@@ -344,6 +403,13 @@ def _lost_key_notice(result: LostKeyRelease) -> EmailMessage:
         "the new key and all your earlier decryption keys, so older mail stays readable; its password "
         "reaches you separately.\n"
     )
+    if result.new_signing_serial is not None:
+        body += f"Your signing certificate was replaced too: {result.new_signing_serial} (its key is in the file).\n"
+    elif result.signing_still_valid:
+        body += (
+            f"Your signing certificate {', '.join(result.signing_still_valid)} is still valid. If you lost its "
+            "key too, ask the help desk to re-issue it.\n"
+        )
     return EmailMessage(to=request.email, subject="Your S/MIME encryption key was recovered", body=body)
 
 

@@ -48,6 +48,10 @@ class ReleaseIn(BaseModel):
         description="Lost key: one-time PKCS#12 password (the passphrase policy decides)",
     )
     legacy: bool = False
+    reissue_signing: bool = Field(
+        default=False,
+        description="Lost key: also replace the signing certificate (its new key goes in the file)",
+    )
     release_code: str | None = Field(default=None, description="Quorum mode: the code shown at request time")
     messages: list[str] = Field(default_factory=list, description="Legal: base64 of each encrypted message")
 
@@ -164,11 +168,15 @@ def release(
         releaser=releaser,
         release_code=body.release_code,
         legacy=body.legacy,
+        reissue_signing=body.reissue_signing,
     )
     return {
         **_rekey_json(lost),
         "pkcs12": base64.b64encode(lost.pkcs12).decode(),
         "history": list(lost.history),
+        "new_signing_certificate": lost.new_signing_serial,
+        "revoked_signing": list(lost.revoked_signing),
+        "signing_still_valid": list(lost.signing_still_valid),
     }
 
 

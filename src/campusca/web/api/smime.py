@@ -64,3 +64,30 @@ def issue(
     }
     password = bundle.password if bundle.password_generated and bundle.pkcs12 else None
     return {**bundle.to_json(), "pkcs12": _b64(bundle.pkcs12), **extra, "password": password}
+
+
+class ReissueSigningIn(BaseModel):
+    username: str
+    password: str = Field(
+        max_length=1024, description="One-time PKCS#12 password (the passphrase policy decides)"
+    )
+    legacy: bool = False
+
+
+@router.post("/signing-certificates", status_code=201)
+def reissue_signing(
+    body: ReissueSigningIn,
+    caller: Annotated[Caller, Depends(require_caller(token_roles=("ra-officer",)))],
+    authority: Annotated[Authority, Depends(get_authority)],
+) -> dict[str, object]:
+    """Replace a signing certificate whose key was lost (after a recovery); a person only their own."""
+    if (
+        caller.username is not None
+        and caller.username != body.username.strip().lower()
+        and not caller.is_operator
+    ):
+        raise NotAuthorized("people can re-issue only their own signing certificate")
+    result = smime.reissue_signing(
+        authority, username=body.username, password=body.password, actor=caller.actor, legacy=body.legacy
+    )
+    return {**result.to_json(), "pkcs12": _b64(result.pkcs12)}
