@@ -68,7 +68,7 @@ def collect(
     legacy: Annotated[bool, Form()] = False,
 ) -> Response:
     """Release the approved request once, as a PKCS#12 download; anything refused shows the page again."""
-    strength = smime.judge_pkcs12_password(password, owner=me.username)
+    strength = smime.judge_pkcs12_password(authority, password, owner=me.username)
     error = strength.refusal if not strength.accepted else None
     if error is None and password != repeat:
         error = "the two PKCS#12 passwords differ; type the same password twice"

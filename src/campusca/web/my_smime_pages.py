@@ -65,9 +65,9 @@ def smime_page(request: Request, authority: AuthorityDep, me: Me) -> Response:
 
 
 @router.post("/smime/strength")
-def password_strength(me: Signed, password: Secret = "") -> Response:
+def password_strength(authority: AuthorityDep, me: Signed, password: Secret = "") -> Response:
     """The meter for the password typed so far (the script's question); changes nothing, never echoes it."""
-    strength = smime.judge_pkcs12_password(password, owner=me.username)
+    strength = smime.judge_pkcs12_password(authority, password, owner=me.username)
     body = {"score": strength.score, "label": strength.label, "accepted": strength.accepted}
     return JSONResponse(body | {"refusal": strength.refusal}, headers={"Cache-Control": "no-store"})
 
@@ -82,7 +82,7 @@ def issue_smime(
     legacy: Annotated[bool, Form()] = False,
 ) -> Response:
     """Issue the pair and answer the PKCS#12 as a download; a refused password or policy shows the form again."""
-    strength = smime.judge_pkcs12_password(password, owner=me.username)
+    strength = smime.judge_pkcs12_password(authority, password, owner=me.username)
     if not strength.accepted:
         return _form(
             request, authority, me, 422, error=strength.refusal or "", strength=strength, legacy=legacy

@@ -28,12 +28,12 @@ def test_the_outlook_says_before_issuing_whether_and_by_whom_the_key_is_escrowed
 
 
 def test_password_strength_follows_the_passphrase_policy(authority: Authority) -> None:
-    assert smime.judge_pkcs12_password("", owner="bob").score == 0
-    short = smime.judge_pkcs12_password("Tr0ub4dor&3", owner="bob")
+    assert smime.judge_pkcs12_password(authority, "", owner="bob").score == 0
+    short = smime.judge_pkcs12_password(authority, "Tr0ub4dor&3", owner="bob")
     assert not short.accepted and "at least 12 characters" in (short.refusal or "") and short.score <= 2
-    guessable = smime.judge_pkcs12_password("bob12345678!", owner="bob")
+    guessable = smime.judge_pkcs12_password(authority, "bob12345678!", owner="bob")
     assert not guessable.accepted and guessable.label in ("very weak", "weak", "not strong enough")
-    strong = smime.judge_pkcs12_password(STRONG, owner="bob")
+    strong = smime.judge_pkcs12_password(authority, STRONG, owner="bob")
     assert (strong.accepted, strong.score, strong.label) == (True, 4, "strong")
 
 

@@ -61,7 +61,7 @@ def escrow_outlook(authority: Authority, username: str) -> EscrowOutlook:
         )
 
 
-def judge_pkcs12_password(password: str, *, owner: str) -> PasswordStrength:
+def judge_pkcs12_password(authority: Authority, password: str, *, owner: str) -> PasswordStrength:
     """The verdict `issue_smime_bundle` and `release_lost_key` would give, with a strength meter."""
     verdict: PassphraseVerdict = judge_passphrase(password, what="PKCS#12 password", related=(owner,))
     return PasswordStrength(verdict.accepted, verdict.refusal, verdict.score)
