@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.pki.certificates import openssl_serial
 from campusca.services import ca
 
 cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
@@ -32,7 +33,7 @@ def cert_issue(
     issued = ca.issue_from_csr(
         state(ctx).authority(), profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
     )
-    serial_hex = f"{issued.serial:x}"
+    serial_hex = openssl_serial(issued.serial)
     if out is not None:
         out.write_bytes(issued.pem)
     if as_json:
@@ -70,7 +71,14 @@ def cert_list(
         f"Certificates ({len(views)} of {total})",
         ["serial", "profile", "subject", "person", "not after", "status"],
         [
-            [f"{v.serial:x}", v.profile, v.subject, v.person, v.not_after.date().isoformat(), v.status]
+            [
+                openssl_serial(v.serial),
+                v.profile,
+                v.subject,
+                v.person,
+                v.not_after.date().isoformat(),
+                v.status,
+            ]
             for v in views
         ],
     )
@@ -110,11 +118,13 @@ def cert_revoke(
     if as_json:
         emit_json(
             {
-                "serial": f"{result.serial:x}",
+                "serial": openssl_serial(result.serial),
                 "revoked_at": result.revoked_at.isoformat(),
                 "reason": result.reason.value,
                 "crl_number": result.crl_number,
             }
         )
     else:
-        typer.echo(f"revoked {result.serial:x} ({result.reason.value}); CRL number {result.crl_number}")
+        typer.echo(
+            f"revoked {openssl_serial(result.serial)} ({result.reason.value}); CRL number {result.crl_number}"
+        )

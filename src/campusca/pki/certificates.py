@@ -30,6 +30,15 @@ def random_serial() -> int:
             return serial
 
 
+def openssl_serial(serial: int) -> str:
+    """A serial as `openssl x509 -serial` prints it: upper-case hex in whole bytes (a leading 0 when odd).
+
+    Every adapter shows serials this way, so a serial copied from openssl's output matches by eye.
+    """
+    text = format(serial, "X")
+    return text.zfill(len(text) + len(text) % 2)
+
+
 @dataclass(frozen=True, slots=True)
 class PublicationUrls:
     """Where relying parties fetch revocation data and the issuer certificate for one CA."""
@@ -39,8 +48,9 @@ class PublicationUrls:
     ca_issuers: str
 
     @classmethod
-    def for_ca(cls, public_url: str, ca_slug: str, *, ocsp: bool = True) -> PublicationUrls:
-        base = public_url.rstrip("/")
+    def for_ca(cls, base_url: str, ca_slug: str, *, ocsp: bool = True) -> PublicationUrls:
+        """The URLs under `base_url` (an http:// base: relying parties fetch these without TLS)."""
+        base = base_url.rstrip("/")
         return cls(
             crl=f"{base}/crl/{ca_slug}.crl",
             ocsp=f"{base}/ocsp" if ocsp else None,

@@ -62,7 +62,7 @@ class Authority:
         return self.clock()
 
     def urls_for(self, ca_slug: str) -> PublicationUrls:
-        return PublicationUrls.for_ca(self.settings.public_url, ca_slug)
+        return PublicationUrls.for_ca(self.settings.effective_revocation_url, ca_slug)
 
     def ca(self, slug: str = ISSUING_CA) -> LoadedCA:
         """The CA with this slug, loaded once per process (CA certificates do not change)."""

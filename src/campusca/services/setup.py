@@ -77,7 +77,7 @@ def initialise(
         issuer_certificate=root,
         issuer_key=root_key,
         # The root answers no OCSP: relying parties check the issuing CA against the root's CRL.
-        issuer_urls=PublicationUrls.for_ca(settings.public_url, ROOT_CA, ocsp=False),
+        issuer_urls=PublicationUrls.for_ca(settings.effective_revocation_url, ROOT_CA, ocsp=False),
         not_before=now,
         validity_days=ISSUING_VALIDITY_DAYS,
     )

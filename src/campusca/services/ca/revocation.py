@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from campusca import metrics
 from campusca.db import after_commit
 from campusca.db.models import Certificate, CrlState
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
 from campusca.pki.errors import PkiError
 from campusca.services import audit
@@ -72,9 +73,9 @@ def revoke_certificate(
     """
     row = find_certificate(session, serial)
     if row is None:
-        raise NotFound(f"no certificate with serial {serial:x}")
+        raise NotFound(f"no certificate with serial {openssl_serial(serial)}")
     if row.revoked_at is not None:
-        raise Conflict(f"certificate {serial:x} is already revoked")
+        raise Conflict(f"certificate {openssl_serial(serial)} is already revoked")
     now = authority.now()
     row.revoked_at = now
     row.revocation_reason = reason.value

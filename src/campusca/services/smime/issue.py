@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from campusca.db.escrow import EscrowDomain, KeyCustody
 from campusca.db.models import Certificate, Person
 from campusca.identity.passphrases import judge_passphrase
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason
 from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid
@@ -93,7 +94,7 @@ class SmimeBundle:
 
 
 def _cert_json(issued: IssuedCertificate) -> dict[str, object]:
-    return {"serial": issued.serial_hex, "profile": issued.profile, "pem": issued.pem.decode()}
+    return {"serial": openssl_serial(issued.serial), "profile": issued.profile, "pem": issued.pem.decode()}
 
 
 def check_export_password(password: str, *, owner: str) -> None:

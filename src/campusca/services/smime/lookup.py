@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from campusca.db.escrow import KeyCustody
 from campusca.db.models import Certificate, Person
+from campusca.pki.certificates import openssl_serial
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate
 from campusca.services.errors import InvalidInput, NotFound
@@ -43,7 +44,8 @@ class DirectoryEntry:
 
     @property
     def serial_hex(self) -> str:
-        return format(self.serial, "x")
+        """As `openssl x509 -serial` prints it (the directory's links and JSON show this form)."""
+        return openssl_serial(self.serial)
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -121,7 +123,7 @@ def smime_certificate_der(session: Session, serial: int) -> bytes:
     """Any S/MIME certificate campusca issued, by serial (revoked and expired ones too)."""
     row = find_certificate(session, serial)
     if row is None or row.profile not in SMIME_PROFILES:
-        raise NotFound(f"no S/MIME certificate with serial {serial:x}")
+        raise NotFound(f"no S/MIME certificate with serial {openssl_serial(serial)}")
     return row.der
 
 
