@@ -134,7 +134,9 @@ def issue(
     pem = (
         bundle.signing.pem
         + bundle.encryption.pem
-        + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain())
+        + b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in authority.chain_of(bundle.signing.certificate)
+        )
     )
     contents = [
         bundle.pkcs12 if bundle.pkcs12 is not None else pem,

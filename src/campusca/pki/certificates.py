@@ -125,8 +125,14 @@ def build_intermediate_ca(
     issuer_urls: PublicationUrls,
     not_before: datetime,
     validity_days: int,
+    extended_key_usage: tuple[x509.ObjectIdentifier, ...] = (),
+    policies: tuple[x509.ObjectIdentifier, ...] = (),
 ) -> x509.Certificate:
-    """An issuing CA below `issuer_certificate`: pathLen 0, CRL DP and AIA of its issuer."""
+    """An issuing CA below `issuer_certificate`: pathLen 0, CRL DP and AIA of its issuer.
+
+    `extended_key_usage` and `policies` restrict what it may issue; the S/MIME BR §7.1.2.2 want both on an
+    S/MIME subordinate CA (emailProtection, and the S/MIME policy identifiers it issues under).
+    """
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -142,6 +148,12 @@ def build_intermediate_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
         .add_extension(_aki(issuer_certificate), critical=False)
     )
+    if extended_key_usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
+    if policies:
+        builder = builder.add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(oid, None) for oid in policies]), critical=False
+        )
     builder = _publication_extensions(builder, issuer_urls)
     return builder.sign(issuer_key, _signature_hash(issuer_key))  # type: ignore[arg-type]
 

@@ -81,7 +81,7 @@ def test_mary_reads_archived_mail_after_losing_her_key(escrowed: Authority) -> N
     # The old certificate is revoked (keyCompromise) on the CRL; the directory has the new one.
     assert _status(authority, old_encryption.serial_hex) == "keyCompromise"
     assert_crl_contains(
-        current_crl(authority, "issuing"), old_encryption.serial, reason=x509.ReasonFlags.key_compromise
+        current_crl(authority, "smime"), old_encryption.serial, reason=x509.ReasonFlags.key_compromise
     )
     with authority.db.read() as session:
         now = [

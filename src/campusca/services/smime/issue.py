@@ -155,7 +155,7 @@ def issue_smime(
     _record_custody(authority, session, person, encryption, policy, domain, actor)
     chosen = password or secrets.token_urlsafe(12)
     pairs = [(p.key, p.issued.certificate) for p in (signing, encryption) if p.key is not None]
-    chain = authority.chain()
+    chain = authority.chain_of(signing.issued.certificate)
 
     def export(selected: list[tuple[rsa.RSAPrivateKey, x509.Certificate]]) -> bytes | None:
         if not selected:

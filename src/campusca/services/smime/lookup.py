@@ -44,7 +44,11 @@ class DirectoryEntry:
 
     @property
     def serial_hex(self) -> str:
-        """As `openssl x509 -serial` prints it (the directory's links and JSON show this form)."""
+        return format(self.serial, "x")
+
+    @property
+    def serial_text(self) -> str:
+        """As `openssl x509 -serial` prints it: what the directory's links, JSON and the CLI show."""
         return openssl_serial(self.serial)
 
     @property
@@ -56,10 +60,10 @@ class DirectoryEntry:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def to_json(self, base_url: str) -> dict[str, object]:
-        link = f"{base_url.rstrip('/')}/directory/certificates/{self.serial_hex}"
+        link = f"{base_url.rstrip('/')}/directory/certificates/{self.serial_text}"
         return {
             "email": self.email,
-            "serial": self.serial_hex,
+            "serial": self.serial_text,
             "purpose": self.purpose,
             "profile": self.profile,
             "subject": self.subject,

@@ -116,7 +116,7 @@ def release_lost_key(
         pkcs12 = export_pkcs12(
             key=main_key,
             certificate=main_certificate,
-            chain=authority.chain(),
+            chain=authority.chain_of(main_certificate),
             password=password.encode(),
             legacy=legacy,
             friendly_name=request.person.email.encode(),
