@@ -113,7 +113,12 @@ class Authority:
         return self.ca(slug if slug == ISSUING_CA or self.has_ca(slug) else ISSUING_CA)
 
     def issuer_of(self, certificate: x509.Certificate) -> LoadedCA:
-        """The CA of ours whose subject is the certificate's issuer."""
+        """The CA of ours whose subject is the certificate's issuer (loaded CAs first: no read on hot paths)."""
+        with self._lock:
+            loaded_cas = list(self._cas.values())
+        for loaded in loaded_cas:
+            if loaded.certificate.subject == certificate.issuer:
+                return loaded
         for slug in self.ca_slugs():
             loaded = self.ca(slug)
             if loaded.certificate.subject == certificate.issuer:
