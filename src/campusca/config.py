@@ -7,8 +7,9 @@ import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = "campusca-data"
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path(DEFAULT_HOME))
     database_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # The http:// base put into CRL distribution points, OCSP and CA-issuer URLs (S/MIME BR §7.1.2.3 and
+    # the TLS BRs want http there: a relying party must not need TLS to check revocation). Unset: the
+    # public URL itself when it is http, else http on the public URL's host, port 80, same path.
+    revocation_url: str | None = None
     master_key: str | None = Field(default=None, repr=False)
     key_backend: str = "software"
     pkcs11_module: str | None = None
@@ -126,6 +131,22 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.home / 'campusca.db').resolve()}"
 
+    @field_validator("revocation_url")
+    @classmethod
+    def _revocation_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("http://"):
+            raise ValueError(
+                "revocation_url must be an http:// URL (relying parties fetch CRLs and OCSP without TLS)"
+            )
+        return value
+
+    @property
+    def effective_revocation_url(self) -> str:
+        """The base of /crl, /ca and /ocsp as written into certificates (docs/ca-core.md, "Revocation URLs")."""
+        if self.revocation_url:
+            return self.revocation_url.rstrip("/")
+        return default_revocation_url(self.public_url)
+
     @property
     def keys_dir(self) -> Path:
         return self.home / "keys"
@@ -133,6 +154,17 @@ class Settings(BaseSettings):
     @property
     def master_key_file(self) -> Path:
         return self.home / "master.key"
+
+
+def default_revocation_url(public_url: str) -> str:
+    """http on the public URL's host: an https site's explicit port says nothing of where plain http listens."""
+    parts = urlsplit(public_url.rstrip("/"))
+    if parts.scheme != "https":
+        return public_url.rstrip("/")
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    return urlunsplit(("http", host, parts.path, "", ""))
 
 
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:

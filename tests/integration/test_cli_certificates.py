@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -28,10 +29,18 @@ def test_issue_list_show_revoke(ca: CaHome, tmp_path) -> None:  # type: ignore[n
         "cert", "issue", "--profile", "device", "--csr", str(tmp_path / "a.csr"), "--user", "alice"
     )
     serial = issued["serial"]  # type: ignore[index]
+    # The serial reads exactly as `openssl x509 -serial` prints it (upper case, whole bytes).
+    printed = subprocess.run(
+        ["openssl", "x509", "-noout", "-serial"],
+        input=issued["pem"],
+        text=True,
+        capture_output=True,  # type: ignore[index]
+    ).stdout.strip()
+    assert printed == f"serial={serial}"
     listed = ca.cli_json("cert", "list", "--user", "alice")
     assert [c["serial"] for c in listed] == [serial]  # type: ignore[union-attr]
     assert ca.cli_json("cert", "list", "--status", "revoked") == []
-    ca.cli("cert", "revoke", serial.upper(), "--reason", "key-compromise")
+    ca.cli("cert", "revoke", serial.lower().lstrip("0"), "--reason", "key-compromise")
     shown = ca.cli_json("cert", "show", serial)
     assert shown["status"] == "revoked" and shown["revocation_reason"] == "keyCompromise"  # type: ignore[index]
     # Decimal serials are accepted too (longer than 40 digits cannot be hex).

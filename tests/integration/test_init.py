@@ -29,13 +29,22 @@ def test_plain_init_creates_ca_ra_and_ocsp_without_demo_data(tmp_path: Path) -> 
     home = tmp_path / "data"
     result = _run(home, "init", "--key-type", "ec-p256", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["demo_people"] == []
+    made = json.loads(result.stdout)
+    assert made["demo_people"] == [] and "S/MIME CA" in made["smime"]
     assert oct((home / "master.key").stat().st_mode & 0o777) == "0o600"
     assert oct(home.stat().st_mode & 0o777) == "0o700"
     people = _run(home, "user", "list", "--json")
     assert json.loads(people.stdout) == []
     certs = json.loads(_run(home, "cert", "list", "--json").stdout)
-    assert sorted(c["profile"] for c in certs) == ["ocsp", "profile-signing", "ra"]
+    # One OCSP responder per issuing CA; both CA certificates are recorded as issued by the root.
+    assert sorted(c["profile"] for c in certs) == [
+        "ocsp",
+        "ocsp",
+        "profile-signing",
+        "ra",
+        "subordinate-ca",
+        "subordinate-ca",
+    ]
     ra = x509.load_pem_x509_certificate(
         _run(
             home, "cert", "show", next(c["serial"] for c in certs if c["profile"] == "ra"), "--pem"

@@ -154,8 +154,16 @@ def test_every_acknowledged_write_survives_sigstop_and_kill_9(ca: CaHome) -> Non
     assert len(acked.issued) >= 75 and len(acked.revoked) >= 9
 
     with serving(ca) as url:
-        issuer = x509.load_der_x509_certificate(httpx.get(f"{url}/ca/issuing.crt").content)
+        # Devices come from the issuing CA, S/MIME certificates from the S/MIME CA: OCSP is asked of each.
+        issuers = {
+            c.subject: c
+            for c in (
+                x509.load_der_x509_certificate(httpx.get(f"{url}/ca/{s}.crt").content)
+                for s in ("issuing", "smime")
+            )
+        }
         for serial, certificate in acked.issued.items():
+            issuer = issuers[certificate.issuer]
             shown = httpx.get(f"{url}/api/v1/certificates/{serial:x}", headers=headers)
             assert shown.status_code == 200, f"acknowledged certificate {serial:x} is gone: {shown.text}"
             status = _ocsp_status(url, certificate, issuer)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from campusca.pki.certificates import openssl_serial
 from tests.support.peers import require_peer
 from tests.support.scep_server import ScepServer, assert_verifies_and_is_listed, scep_server
 
@@ -103,8 +104,8 @@ def test_certmonger_enrols_with_a_challenge_and_renews_with_its_certificate(
     history = server.ca.cli_json("scep", "list", "--device", "cm-host")
     assert isinstance(history, list)
     assert [(h["renewal"], h["certificate_serial"]) for h in history] == [
-        (True, format(renewed.serial_number, "x")),
-        (False, format(first.serial_number, "x")),
+        (True, openssl_serial(renewed.serial_number)),
+        (False, openssl_serial(first.serial_number)),
     ]
     # certmonger sent PKIOperation by GET and encrypted with AES-256 (what RFC 8894 clients should do).
     assert "GET /scep?operation=PKIOperation&message=" in (server.ca.home / "serve.log").read_text()

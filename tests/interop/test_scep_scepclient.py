@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from campusca.pki.certificates import openssl_serial
 from tests.support.peers import require_peer
 from tests.support.scep_server import ScepServer, assert_verifies_and_is_listed, scep_server
 
@@ -49,8 +50,8 @@ def test_scepclient_enrols_then_renews_with_renewal_req(legacy_server: ScepServe
     history = legacy_server.ca.cli_json("scep", "list")
     assert isinstance(history, list)
     by_serial = {h["certificate_serial"]: h for h in history}
-    assert by_serial[format(second.serial_number, "x")]["renewal"] is True
-    assert by_serial[format(first.serial_number, "x")]["renewal"] is False
+    assert by_serial[openssl_serial(second.serial_number)]["renewal"] is True
+    assert by_serial[openssl_serial(first.serial_number)]["renewal"] is False
 
 
 def test_scepclient_with_a_wrong_challenge_is_refused(legacy_server: ScepServer, tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ class Site:
 
     def crl_bundle(self) -> Path:
         pems = [(self.work / "chain.pem").read_bytes()]
-        for slug in ("root", "issuing"):
+        for slug in ("root", "issuing", "smime"):  # S/MIME certificates come from the S/MIME CA
             crl = x509.load_der_x509_crl(httpx.get(f"{self.url}/crl/{slug}.crl").content)
             pems.append(crl.public_bytes(serialization.Encoding.PEM))
         (self.work / "trust+crls.pem").write_bytes(b"".join(pems))
@@ -356,7 +356,7 @@ def test_mary_loses_her_key_and_reads_archived_mail_with_the_recovered_file(site
     )
     assert read.returncode == 0 and b"the minutes are attached" in read.stdout, read.stderr
     # The old certificate is revoked in OCSP; the directory now offers the new encryption certificate.
-    issuing = x509.load_der_x509_certificate(httpx.get(f"{site.url}/ca/issuing.crt").content)
+    issuing = x509.load_der_x509_certificate(httpx.get(f"{site.url}/ca/smime.crt").content)
     query = (
         ocsp.OCSPRequestBuilder()
         .add_certificate(x509.load_pem_x509_certificate(old_cert.read_bytes()), issuing, hashes.SHA1())

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from campusca.config import load_settings
 from campusca.db.models import Certificate
 from campusca.pki import cms
+from campusca.pki.certificates import openssl_serial
 from campusca.services import scep
 from campusca.services.authority import Authority, open_authority
 from campusca.services.people.registry import get_person
@@ -235,5 +236,5 @@ def assert_verifies_and_is_listed(server: ScepServer, workdir: Path, certificate
     issued = x509.load_pem_x509_certificate(certificate.read_bytes())
     listed = server.ca.cli_json("cert", "list")
     assert isinstance(listed, list)
-    assert format(issued.serial_number, "x") in {c["serial"] for c in listed}
+    assert openssl_serial(issued.serial_number) in {c["serial"] for c in listed}
     return issued

@@ -8,6 +8,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state, table
+from campusca.pki.certificates import openssl_serial
 from campusca.services import ca
 
 cert_app = typer.Typer(help="Certificates: issue from a CSR, list, show, revoke.", no_args_is_help=True)
@@ -39,10 +40,14 @@ def cert_issue(
     issued = ca.issue_from_csr(
         authority, profile_name=profile, csr_bytes=csr_bytes, username=user, actor=CLI_ACTOR
     )
-    serial_hex = f"{issued.serial:x}"
+    serial_hex = openssl_serial(issued.serial)
     # The chain a server presents: its certificate, then the issuing CA; never the root (clients hold it).
     pem = issued.pem + (
-        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain()[:-1]) if chain else b""
+        b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in authority.chain_of(issued.certificate)[:-1]
+        )
+        if chain
+        else b""
     )
     if out is not None:
         out.write_bytes(pem)
@@ -81,7 +86,14 @@ def cert_list(
         f"Certificates ({len(views)} of {total})",
         ["serial", "profile", "subject", "person", "not after", "status"],
         [
-            [f"{v.serial:x}", v.profile, v.subject, v.person, v.not_after.date().isoformat(), v.status]
+            [
+                openssl_serial(v.serial),
+                v.profile,
+                v.subject,
+                v.person,
+                v.not_after.date().isoformat(),
+                v.status,
+            ]
             for v in views
         ],
     )
@@ -121,11 +133,13 @@ def cert_revoke(
     if as_json:
         emit_json(
             {
-                "serial": f"{result.serial:x}",
+                "serial": openssl_serial(result.serial),
                 "revoked_at": result.revoked_at.isoformat(),
                 "reason": result.reason.value,
                 "crl_number": result.crl_number,
             }
         )
     else:
-        typer.echo(f"revoked {result.serial:x} ({result.reason.value}); CRL number {result.crl_number}")
+        typer.echo(
+            f"revoked {openssl_serial(result.serial)} ({result.reason.value}); CRL number {result.crl_number}"
+        )

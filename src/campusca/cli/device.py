@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, state, table
+from campusca.pki.certificates import openssl_serial
 from campusca.services import ota
 from campusca.services.ca.revocation import parse_reason
 
@@ -47,7 +48,7 @@ def device_show(ctx: typer.Context, udid: str, as_json: bool = JSON) -> None:
     table(
         "Certificates",
         ["serial", "role", "status", "not after"],
-        [[format(c.serial, "x"), c.role, c.status, f"{c.not_after:%Y-%m-%d}"] for c in view.certificates],
+        [[openssl_serial(c.serial), c.role, c.status, f"{c.not_after:%Y-%m-%d}"] for c in view.certificates],
     )
     table("History", ["at", "event"], [[h["at"], h["event"]] for h in view.history])
 
@@ -68,7 +69,7 @@ def device_revoke(
     if as_json:
         emit_json(view.to_json())
         return
-    revoked = [format(c.serial, "x") for c in view.certificates if c.status == "revoked"]
+    revoked = [openssl_serial(c.serial) for c in view.certificates if c.status == "revoked"]
     typer.echo(f"device {view.udid} is {view.state}; revoked: {', '.join(revoked) or 'nothing'}")
 
 

@@ -31,7 +31,7 @@ def lookup(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for entry in entries:
-            write_new(out_dir / f"{entry.serial_hex}-{entry.purpose}.pem", entry.pem)
+            write_new(out_dir / f"{entry.serial_text}-{entry.purpose}.pem", entry.pem)
     if as_json:
         emit_json([e.to_json(base_url) for e in entries])
         return
@@ -42,7 +42,7 @@ def lookup(
         f"S/MIME certificates of {email}",
         ["purpose", "serial", "valid until", "escrowed"],
         [
-            [e.purpose, e.serial_hex, e.not_after.date().isoformat(), "yes" if e.escrowed else "no"]
+            [e.purpose, e.serial_text, e.not_after.date().isoformat(), "yes" if e.escrowed else "no"]
             for e in entries
         ],
     )

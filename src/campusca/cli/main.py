@@ -10,6 +10,7 @@ import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
 from campusca.cli.admin import audit_app, crl_app, db_app, token_app
+from campusca.cli.ca import ca_app
 from campusca.cli.cert import cert_app
 from campusca.cli.device import device_app
 from campusca.cli.directory import dept_app, org_app, user_app
@@ -36,6 +37,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(dept_app, name="dept")
 app.add_typer(user_app, name="user")
 app.add_typer(cert_app, name="cert")
+app.add_typer(ca_app, name="ca")
 app.add_typer(token_app, name="token")
 app.add_typer(crl_app, name="crl")
 app.add_typer(audit_app, name="audit")
@@ -75,7 +77,7 @@ def init(
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Create the data directory, database, root and issuing CA, SCEP RA and OCSP responder."""
+    """Create the data directory, database, root, issuing and S/MIME CAs, SCEP RA and OCSP responders."""
     from campusca.keys import KeyType
     from campusca.services import people
     from campusca.services.demo import (
@@ -114,6 +116,7 @@ def init(
                 "home": str(result.home.resolve()),
                 "root": result.root.subject.rfc4514_string(),
                 "issuing": result.issuing.subject.rfc4514_string(),
+                "smime": result.smime.subject.rfc4514_string(),
                 "demo_people": demo_people,
                 "demo_escrow": {"scope": escrow_scope, "agent": DEMO_AGENT} if escrow_scope else None,
             }
@@ -121,6 +124,7 @@ def init(
         return
     typer.echo(f"root CA:    {result.root.subject.rfc4514_string()}")
     typer.echo(f"issuing CA: {result.issuing.subject.rfc4514_string()}")
+    typer.echo(f"S/MIME CA:  {result.smime.subject.rfc4514_string()}")
     typer.echo(f"SCEP RA and OCSP responder certificates issued; data in {result.home.resolve()}")
     if demo_people:
         typer.echo(f"demo people (password {DEMO_PASSWORD!r}): {', '.join(demo_people)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, state, table
+from campusca.pki.certificates import openssl_serial
 from campusca.services import scep
 
 scep_app = typer.Typer(
@@ -106,7 +107,9 @@ def pending_approve(
     if as_json:
         emit_json(view.to_json())
         return
-    typer.echo(f"approved SCEP request {view.id}: certificate {view.certificate_serial or 0:x} issued")
+    typer.echo(
+        f"approved SCEP request {view.id}: certificate {openssl_serial(view.certificate_serial or 0)} issued"
+    )
 
 
 @pending_app.command("reject")
@@ -138,7 +141,7 @@ def _print_enrollments(title: str, views: list[scep.ScepEnrollmentView], as_json
                 v.device_ref,
                 v.profile,
                 v.status,
-                f"{v.certificate_serial:x}" if v.certificate_serial else None,
+                openssl_serial(v.certificate_serial) if v.certificate_serial else None,
                 "yes" if v.renewal else "",
                 v.created_at.isoformat(timespec="seconds"),
             ]

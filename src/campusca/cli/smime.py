@@ -11,6 +11,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 
 from campusca.cli._common import CLI_ACTOR, emit_json, fail, state
+from campusca.pki.certificates import openssl_serial
 from campusca.services import smime
 
 smime_app = typer.Typer(
@@ -133,7 +134,9 @@ def issue(
     pem = (
         bundle.signing.pem
         + bundle.encryption.pem
-        + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain())
+        + b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in authority.chain_of(bundle.signing.certificate)
+        )
     )
     contents = [
         bundle.pkcs12 if bundle.pkcs12 is not None else pem,
@@ -157,8 +160,8 @@ def issue(
             }
         )
         return
-    typer.echo(f"signing certificate    {bundle.signing.serial_hex}")
-    typer.echo(f"encryption certificate {bundle.encryption.serial_hex}")
+    typer.echo(f"signing certificate    {openssl_serial(bundle.signing.serial)}")
+    typer.echo(f"encryption certificate {openssl_serial(bundle.encryption.serial)}")
     typer.echo(f"wrote {', '.join(written)}")
     typer.echo(bundle.notice())
     if bundle.password_generated and bundle.pkcs12 is not None:
@@ -247,7 +250,7 @@ def verify(
     result = {
         "valid": True,
         "signer": verified.signer_email,
-        "serial": format(verified.signer_certificate.serial_number, "x"),
+        "serial": openssl_serial(verified.signer_certificate.serial_number),
         "subject": verified.signer_certificate.subject.rfc4514_string(),
         "signing_time": verified.signing_time.isoformat() if verified.signing_time else None,
         "digest": verified.digest_algorithm,

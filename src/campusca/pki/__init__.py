@@ -6,6 +6,7 @@ from campusca.pki.certificates import (
     build_end_entity,
     build_intermediate_ca,
     build_root_ca,
+    openssl_serial,
     random_serial,
 )
 from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
@@ -62,6 +63,7 @@ __all__ = [
     "check_csr",
     "get_profile",
     "load_csr",
+    "openssl_serial",
     "parse_ocsp_request",
     "random_serial",
 ]

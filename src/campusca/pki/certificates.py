@@ -30,6 +30,15 @@ def random_serial() -> int:
             return serial
 
 
+def openssl_serial(serial: int) -> str:
+    """A serial as `openssl x509 -serial` prints it: upper-case hex in whole bytes (a leading 0 when odd).
+
+    Every adapter shows serials this way, so a serial copied from openssl's output matches by eye.
+    """
+    text = format(serial, "X")
+    return text.zfill(len(text) + len(text) % 2)
+
+
 @dataclass(frozen=True, slots=True)
 class PublicationUrls:
     """Where relying parties fetch revocation data and the issuer certificate for one CA."""
@@ -39,8 +48,9 @@ class PublicationUrls:
     ca_issuers: str
 
     @classmethod
-    def for_ca(cls, public_url: str, ca_slug: str, *, ocsp: bool = True) -> PublicationUrls:
-        base = public_url.rstrip("/")
+    def for_ca(cls, base_url: str, ca_slug: str, *, ocsp: bool = True) -> PublicationUrls:
+        """The URLs under `base_url` (an http:// base: relying parties fetch these without TLS)."""
+        base = base_url.rstrip("/")
         return cls(
             crl=f"{base}/crl/{ca_slug}.crl",
             ocsp=f"{base}/ocsp" if ocsp else None,
@@ -115,8 +125,14 @@ def build_intermediate_ca(
     issuer_urls: PublicationUrls,
     not_before: datetime,
     validity_days: int,
+    extended_key_usage: tuple[x509.ObjectIdentifier, ...] = (),
+    policies: tuple[x509.ObjectIdentifier, ...] = (),
 ) -> x509.Certificate:
-    """An issuing CA below `issuer_certificate`: pathLen 0, CRL DP and AIA of its issuer."""
+    """An issuing CA below `issuer_certificate`: pathLen 0, CRL DP and AIA of its issuer.
+
+    `extended_key_usage` and `policies` restrict what it may issue; the S/MIME BR §7.1.2.2 want both on an
+    S/MIME subordinate CA (emailProtection, and the S/MIME policy identifiers it issues under).
+    """
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -132,6 +148,12 @@ def build_intermediate_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
         .add_extension(_aki(issuer_certificate), critical=False)
     )
+    if extended_key_usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
+    if policies:
+        builder = builder.add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(oid, None) for oid in policies]), critical=False
+        )
     builder = _publication_extensions(builder, issuer_urls)
     return builder.sign(issuer_key, _signature_hash(issuer_key))  # type: ignore[arg-type]
 

@@ -6,18 +6,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from campusca.pki.errors import CsrInvalid
+from campusca.pki.pem import CSR_LABELS, is_pem, pem_der
 
 MIN_RSA_BITS = 2048
 ALLOWED_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 
 
 def load_csr(data: bytes) -> x509.CertificateSigningRequest:
-    """Parse a PEM or DER CSR and check its self-signature and key strength."""
+    """Parse a PEM (RFC 7468, text around the block allowed) or DER CSR; check its signature and key."""
+    if is_pem(data):
+        der = pem_der(data, CSR_LABELS)
+        if der is None:
+            raise CsrInvalid("CSR PEM text must hold a CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST block")
+        data = der
     try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            csr = x509.load_pem_x509_csr(data)
-        else:
-            csr = x509.load_der_x509_csr(data)
+        csr = x509.load_der_x509_csr(data)
     except x509.InvalidVersion:
         raise CsrInvalid("CSR version must be 1 (encoded 0)") from None
     except ValueError:

@@ -61,6 +61,9 @@ class Profile:
     ocsp_no_check: bool = False
     # Whether people may hold several valid certificates of this profile at once.
     escrowable: bool = False
+    # The CA (by slug) that issues this profile: S/MIME from the dedicated S/MIME CA (S/MIME BR §7.1.2.2),
+    # everything else from the device/server issuing CA.
+    issuer_ca: str = "issuing"
 
     def __post_init__(self) -> None:
         unknown = (self.key_usage_rsa | self.key_usage_ec) - KEY_USAGE_NAMES
@@ -69,6 +72,10 @@ class Profile:
 
 
 _EMAIL = ExtendedKeyUsageOID.EMAIL_PROTECTION
+SMIME_CA = "smime"
+# What the S/MIME subordinate CA certificate carries: the one EKU and every policy its profiles issue under.
+SMIME_CA_EXTENDED_KEY_USAGE = (_EMAIL,)
+SMIME_CA_POLICIES = (PolicyOID.SMIME_MAILBOX_VALIDATED_STRICT,)
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -83,6 +90,7 @@ PROFILES: dict[str, Profile] = {
             subject=SubjectSource.MAILBOX,
             san_sources=(SanSource.PERSON_EMAIL,),
             policies=(PolicyOID.SMIME_MAILBOX_VALIDATED_STRICT,),
+            issuer_ca=SMIME_CA,
         ),
         Profile(
             name="smime-encryption",
@@ -95,6 +103,7 @@ PROFILES: dict[str, Profile] = {
             san_sources=(SanSource.PERSON_EMAIL,),
             policies=(PolicyOID.SMIME_MAILBOX_VALIDATED_STRICT,),
             escrowable=True,
+            issuer_ca=SMIME_CA,
         ),
         Profile(
             name="device",

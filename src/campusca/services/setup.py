@@ -1,4 +1,5 @@
-"""Setting up a CA from nothing: data directory, master key, database, root and issuing CA, RA and OCSP."""
+"""Setting up a CA from nothing (data directory, master key, database, root, issuing and S/MIME CAs, RA, OCSP),
+and adding the S/MIME CA to an install made before it existed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
@@ -17,12 +19,19 @@ from campusca.db import Database
 from campusca.db.models import CertificateAuthority, ServiceIdentity
 from campusca.keys import KeyType, create_master_key_file
 from campusca.pki.certificates import PublicationUrls, build_intermediate_ca, build_root_ca
+from campusca.pki.profiles import SMIME_CA_EXTENDED_KEY_USAGE, SMIME_CA_POLICIES
 from campusca.services import audit
-from campusca.services.authority import ISSUING_CA, ROOT_CA, Authority, open_authority
+from campusca.services.authority import ISSUING_CA, ROOT_CA, SMIME_CA, Authority, open_authority
+from campusca.services.ca.authorities import record_all_ca_certificates
 from campusca.services.ca.issuance import BACKDATE, issue_certificate
 from campusca.services.ca.revocation import publish_crl
-from campusca.services.errors import Conflict
+from campusca.services.errors import Conflict, InvalidInput
 
+# What each subordinate CA is called and may issue (S/MIME BR §7.1.2.2: EKU and policies on the S/MIME CA).
+_SUBORDINATES: dict[str, tuple[str, tuple[x509.ObjectIdentifier, ...], tuple[x509.ObjectIdentifier, ...]]] = {
+    ISSUING_CA: ("Issuing CA", (), ()),
+    SMIME_CA: ("S/MIME CA", SMIME_CA_EXTENDED_KEY_USAGE, SMIME_CA_POLICIES),
+}
 ROOT_VALIDITY_DAYS = 20 * 365
 ISSUING_VALIDITY_DAYS = 10 * 365
 _ROOT_KEY = {KeyType.RSA_2048: KeyType.RSA_4096, KeyType.RSA_3072: KeyType.RSA_4096}
@@ -35,6 +44,7 @@ class InitResult:
     issuing: x509.Certificate
     ra: x509.Certificate
     ocsp: x509.Certificate
+    smime: x509.Certificate
 
 
 def prepare_home(settings: Settings) -> None:
@@ -65,36 +75,16 @@ def initialise(
     if is_initialised(authority.db):
         raise Conflict(f"a CA already exists in {settings.home}; refusing to overwrite it")
     root_type = _ROOT_KEY.get(key_type, key_type)
-    now = authority.now() - BACKDATE
     root_key = authority.keys.generate("root-ca", root_type)
     root = build_root_ca(
-        key=root_key, subject=_ca_name(org_name, "Root CA"), not_before=now, validity_days=ROOT_VALIDITY_DAYS
-    )
-    issuing_key = authority.keys.generate("issuing-ca", key_type)
-    issuing = build_intermediate_ca(
-        public_key=issuing_key.public_key(),
-        subject=_ca_name(org_name, "Issuing CA"),
-        issuer_certificate=root,
-        issuer_key=root_key,
-        # The root answers no OCSP: relying parties check the issuing CA against the root's CRL.
-        issuer_urls=PublicationUrls.for_ca(settings.public_url, ROOT_CA, ocsp=False),
-        not_before=now,
-        validity_days=ISSUING_VALIDITY_DAYS,
+        key=root_key,
+        subject=_ca_name(org_name, "Root CA"),
+        not_before=authority.now() - BACKDATE,
+        validity_days=ROOT_VALIDITY_DAYS,
     )
     with authority.db.write() as session:
-        root_row = CertificateAuthority(
-            slug=ROOT_CA, kind="root", certificate_der=_der(root), key_label="root-ca"
-        )
-        session.add(root_row)
-        session.flush()
         session.add(
-            CertificateAuthority(
-                slug=ISSUING_CA,
-                kind="issuing",
-                parent_id=root_row.id,
-                certificate_der=_der(issuing),
-                key_label="issuing-ca",
-            )
+            CertificateAuthority(slug=ROOT_CA, kind="root", certificate_der=_der(root), key_label="root-ca")
         )
         session.flush()
         audit.record(
@@ -102,44 +92,120 @@ def initialise(
             actor=actor,
             action="ca.initialised",
             target=f"ca:{ROOT_CA}",
-            details={
-                "root": root.subject.rfc4514_string(),
-                "issuing": issuing.subject.rfc4514_string(),
-                "key_type": key_type.value,
-            },
+            details={"root": root.subject.rfc4514_string(), "key_type": key_type.value},
             at=authority.now(),
         )
+    issuing = create_subordinate_ca(authority, ISSUING_CA, org_name=org_name, key_type=key_type, actor=actor)
     identities = {}
     for purpose, label, service_key_type, cn in (
         # SCEP clients (Apple, OpenSSL) need an RSA RA that can both sign and decrypt.
         ("ra", "scep-ra", KeyType.RSA_2048, "SCEP RA"),
-        (
-            "ocsp",
-            "ocsp-responder",
-            KeyType.RSA_2048 if key_type.is_rsa else KeyType.EC_P256,
-            "OCSP Responder",
-        ),
+        ("ocsp", "ocsp-responder", _service_key_type(key_type), "OCSP Responder"),
         # Apple configuration profiles are signed by a certificate of our own so iOS shows them verified.
-        (
-            "profile-signing",
-            "profile-signer",
-            KeyType.RSA_2048 if key_type.is_rsa else KeyType.EC_P256,
-            "Profile Signing",
-        ),
+        ("profile-signing", "profile-signer", _service_key_type(key_type), "Profile Signing"),
     ):
         identities[purpose] = create_service_identity(
             authority, purpose, label, service_key_type, _ca_name(org_name, cn), actor
         )
+    smime = add_smime_ca(authority, key_type=key_type, actor=actor)
     with authority.db.write() as session:
         for slug in (ROOT_CA, ISSUING_CA):
             publish_crl(authority, session, authority.ca(slug), actor=actor)
-    return authority, InitResult(settings.home, root, issuing, identities["ra"], identities["ocsp"])
+    return authority, InitResult(settings.home, root, issuing, identities["ra"], identities["ocsp"], smime)
+
+
+def create_subordinate_ca(
+    authority: Authority, slug: str, *, org_name: str, key_type: KeyType, actor: str
+) -> x509.Certificate:
+    """A new CA right below the root, recorded as a CA and as a certificate the root issued (so it can be revoked)."""
+    role, extended_key_usage, policies = _SUBORDINATES[slug]
+    root = authority.ca(ROOT_CA)
+    key = authority.keys.generate(f"{slug}-ca", key_type)
+    certificate = build_intermediate_ca(
+        public_key=key.public_key(),
+        subject=_ca_name(org_name, role),
+        issuer_certificate=root.certificate,
+        issuer_key=root.key,
+        # The root answers no OCSP: relying parties check an issuing CA against the root's CRL.
+        issuer_urls=PublicationUrls.for_ca(authority.settings.effective_revocation_url, ROOT_CA, ocsp=False),
+        not_before=authority.now() - BACKDATE,
+        validity_days=ISSUING_VALIDITY_DAYS,
+        extended_key_usage=extended_key_usage,
+        policies=policies,
+    )
+    with authority.db.write() as session:
+        row = CertificateAuthority(
+            slug=slug,
+            kind="issuing",
+            parent_id=root.id,
+            certificate_der=_der(certificate),
+            key_label=f"{slug}-ca",
+        )
+        session.add(row)
+        session.flush()
+        record_all_ca_certificates(authority, session, actor=actor)
+        audit.record(
+            session,
+            actor=actor,
+            action="ca.created",
+            target=f"ca:{slug}",
+            details={"subject": certificate.subject.rfc4514_string(), "key_type": key_type.value},
+            at=authority.now(),
+        )
+    return certificate
+
+
+def add_smime_ca(authority: Authority, *, key_type: KeyType | None = None, actor: str) -> x509.Certificate:
+    """Add the dedicated S/MIME CA (and its OCSP responder) to an install; S/MIME profiles issue from it at once.
+
+    Its key type defaults to the issuing CA's, its name to the root's organisation.
+    """
+    if authority.has_ca(SMIME_CA):
+        raise Conflict(f"CA {SMIME_CA!r} already exists")
+    issuing = authority.ca(ISSUING_CA).certificate
+    chosen = key_type or key_type_of(issuing.public_key())
+    org_values = issuing.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    org_name = str(org_values[0].value) if org_values else "campusca"
+    certificate = create_subordinate_ca(authority, SMIME_CA, org_name=org_name, key_type=chosen, actor=actor)
+    authority.forget_cached_material()
+    create_service_identity(
+        authority,
+        "ocsp",
+        f"ocsp-responder-{SMIME_CA}",
+        _service_key_type(chosen),
+        _ca_name(org_name, "S/MIME OCSP Responder"),
+        actor,
+        ca_slug=SMIME_CA,
+    )
+    with authority.db.write() as session:
+        publish_crl(authority, session, authority.ca(SMIME_CA), actor=actor)
+    return certificate
+
+
+def key_type_of(public_key: object) -> KeyType:
+    """The KeyType of an existing RSA or EC public key (to give a new CA the issuing CA's kind of key)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return KeyType(f"rsa-{public_key.key_size}")
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return KeyType.EC_P384 if public_key.curve.key_size >= 384 else KeyType.EC_P256
+    raise InvalidInput("the issuing CA key must be RSA or EC")
+
+
+def _service_key_type(key_type: KeyType) -> KeyType:
+    return KeyType.RSA_2048 if key_type.is_rsa else KeyType.EC_P256
 
 
 def create_service_identity(
-    authority: Authority, purpose: str, label: str, key_type: KeyType, subject: x509.Name, actor: str
+    authority: Authority,
+    purpose: str,
+    label: str,
+    key_type: KeyType,
+    subject: x509.Name,
+    actor: str,
+    *,
+    ca_slug: str = ISSUING_CA,
 ) -> x509.Certificate:
-    """Generate a key in the backend and issue the CA's own service certificate for it."""
+    """Generate a key in the backend and issue the CA's own service certificate for it, by CA `ca_slug`."""
     key = authority.keys.generate(label, key_type)
     with authority.db.write() as session:
         issued = issue_certificate(
@@ -150,11 +216,12 @@ def create_service_identity(
             subject=subject,
             actor=actor,
             not_after=authority.now() + timedelta(days=365 * (3 if purpose == "ra" else 1)),
+            ca_slug=ca_slug,
         )
         session.add(
             ServiceIdentity(
                 purpose=purpose,
-                ca_id=authority.ca(ISSUING_CA).id,
+                ca_id=authority.ca(ca_slug).id,
                 certificate_der=_der(issued.certificate),
                 key_label=label,
             )

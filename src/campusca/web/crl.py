@@ -45,6 +45,6 @@ def get_ca_certificate(slug: str, authority: Annotated[Authority, Depends(get_au
 
 @router.get("/ca/chain.pem", response_class=Response)
 def get_chain(authority: Annotated[Authority, Depends(get_authority)]) -> Response:
-    """Issuing CA and root in PEM, for relying parties' trust stores."""
-    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.chain())
+    """Every issuing CA (device/server, S/MIME), then the root, in PEM, for relying parties' trust stores."""
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in authority.all_ca_certificates())
     return Response(pem, media_type="application/x-pem-file")

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from campusca.pki.certificates import openssl_serial
 from campusca.services import errors as service_errors
 from campusca.services import people
 from campusca.services.authority import Authority
@@ -56,12 +57,6 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (service_errors.PolicyViolation, 422),
     (service_errors.EscrowDisabled, 409),
 )
-
-
-def openssl_serial(serial: int) -> str:
-    """A serial as `openssl x509 -serial` prints it: upper-case hex, whole bytes."""
-    text = format(serial, "X")
-    return text.zfill(len(text) + len(text) % 2)
 
 
 def sentence(message: str) -> str:

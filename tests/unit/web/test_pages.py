@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from campusca.web.pages import openssl_serial, safe_next, sentence
+from campusca.pki.certificates import openssl_serial
+from campusca.web.pages import safe_next, sentence
 
 
 @pytest.mark.parametrize("value", ["/my/", "/admin/", "/admin/?page=2", "/my/certificates/0A.pem"])

@@ -7,7 +7,7 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import certificates, issuance, ocsp, overview, revocation, search
+from campusca.services.ca import authorities, certificates, issuance, ocsp, overview, revocation, search
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
@@ -42,6 +42,7 @@ __all__ = [
     "OcspResult",
     "RevocationResult",
     "answer_ocsp",
+    "authorities",
     "certificate_counts",
     "certificate_of_person",
     "certificates",

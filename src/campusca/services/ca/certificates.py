@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import Certificate, Person
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid, ProfileError
 from campusca.pki.profiles import get_profile
@@ -57,7 +58,7 @@ class CertificateView:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "serial": format(self.serial, "x"),
+            "serial": openssl_serial(self.serial),
             "profile": self.profile,
             "subject": self.subject,
             "person": self.person,
@@ -157,7 +158,7 @@ def get_certificate(authority: Authority, serial: int) -> CertificateView:
     with authority.db.read() as session:
         row = find_certificate(session, serial)
         if row is None:
-            raise NotFound(f"no certificate with serial {serial:x}")
+            raise NotFound(f"no certificate with serial {openssl_serial(serial)}")
         return certificate_view(row, authority.now())
 
 

@@ -18,16 +18,18 @@ from sqlalchemy.orm import Session
 
 from campusca import metrics
 from campusca.db.engine import core_connection
-from campusca.db.models import Certificate, Department, Organisation, Person
+from campusca.db.models import Certificate, CertificateAuthority, Department, Organisation, Person
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, common_name, random_serial
 from campusca.pki.csr import requested_dns_names
 from campusca.pki.errors import PkiError
 from campusca.pki.profiles import Profile, SanSource, SubjectSource, get_profile
 from campusca.services import audit
-from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.authority import Authority
 from campusca.services.directory_publishing import queue_for_holder
 from campusca.services.errors import InvalidInput, NotFound, PolicyViolation
 
+# The profile name under which a subordinate CA's own certificate is recorded (issued by the root).
+SUBORDINATE_CA_PROFILE = "subordinate-ca"
 # Certificates are back-dated a little so that clients with slightly slow clocks accept them.
 BACKDATE = timedelta(minutes=5)
 
@@ -38,6 +40,7 @@ class IssuedCertificate:
     serial: int
     certificate: x509.Certificate
     profile: str
+    ca_id: int = 0  # the CA that signed it
 
     @property
     def serial_hex(self) -> str:
@@ -68,6 +71,7 @@ _FIND_HOLDER = (
     .join(Organisation, Department.organisation_id == Organisation.id)
     .where(Person.username == bindparam("username"))
 )
+_CA_ACTIVE = select(CertificateAuthority.active).where(CertificateAuthority.id == bindparam("ca_id"))
 _PERSON_ACTIVE = select(Person.active).where(Person.id == bindparam("person_id"))
 _INSERT_CERTIFICATE = insert(Certificate.__table__).returning(Certificate.__table__.c.id)
 
@@ -170,18 +174,18 @@ def sign_certificate(
     subject: x509.Name | None = None,
     device_urn: str | None = None,
     not_after: datetime | None = None,
-    ca_slug: str = ISSUING_CA,
+    ca_slug: str | None = None,
 ) -> SignedCertificate:
     """Build and sign a certificate of `profile_name`; touches no database, so no lock is held.
 
     The serial is 159 random bits; its uniqueness is enforced when the certificate is recorded.
     The CSR (if any) must already be verified; only its subject CN and, where the profile allows,
-    its DNS names are used.
+    its DNS names are used. The profile names its CA unless `ca_slug` does (service certificates).
     """
     profile = get_profile(profile_name)
     if holder is not None and not holder.active:
         raise PolicyViolation(f"person {holder.username!r} is deactivated")
-    ca = authority.ca(ca_slug)
+    ca = authority.ca(ca_slug) if ca_slug else authority.issuing_ca(profile.issuer_ca)
     now = authority.now()
     request = EndEntityRequest(
         public_key=public_key,
@@ -220,6 +224,9 @@ def record_certificate(
         active = connection.execute(_PERSON_ACTIVE, {"person_id": signed.holder.id}).scalar()
         if not active:
             raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
+    if not connection.execute(_CA_ACTIVE, {"ca_id": signed.ca_id}).scalar():
+        # A revoked CA issues nothing more, even from a process that loaded it before the revocation.
+        raise PolicyViolation("the CA that signed this certificate has been revoked; nothing was issued")
     certificate = signed.certificate
     der = certificate.public_bytes(serialization.Encoding.DER)
     subject = certificate.subject.rfc4514_string()
@@ -263,7 +270,11 @@ def record_certificate(
     if signed.holder is not None:  # S/MIME certificates go to the organisation's LDAP, where it publishes
         queue_for_holder(authority, session, signed.profile, signed.holder.id, signed.holder.organisation)
     return IssuedCertificate(
-        id=certificate_id, serial=certificate.serial_number, certificate=certificate, profile=signed.profile
+        id=certificate_id,
+        serial=certificate.serial_number,
+        certificate=certificate,
+        profile=signed.profile,
+        ca_id=signed.ca_id,
     )
 
 
@@ -279,7 +290,7 @@ def issue_certificate(
     subject: x509.Name | None = None,
     device_urn: str | None = None,
     not_after: datetime | None = None,
-    ca_slug: str = ISSUING_CA,
+    ca_slug: str | None = None,
     audit_details: Mapping[str, Any] | None = None,
 ) -> IssuedCertificate:
     """Sign and record a certificate inside the caller's transaction (for composite use cases).

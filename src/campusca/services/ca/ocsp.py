@@ -17,7 +17,7 @@ from sqlalchemy import select
 from campusca.db.models import Certificate
 from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import CertStatus, OcspAnswer, OcspQuery, build_ocsp_response
-from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.authority import ISSUING_CA, SMIME_CA, Authority, LoadedCA
 from campusca.services.ca.issuance import serial_to_hex
 from campusca.services.errors import NotAuthorized
 
@@ -57,29 +57,39 @@ class _SignedAnswers:
 
 
 _answers = _SignedAnswers(_CACHE_SIZE)
-_issuer_checks: dict[tuple[bytes, bytes, str, int], bool] = {}
+# (issuer hashes, algorithm) -> slug of the CA they name, or None; per process, bounded.
+_issuer_checks: dict[tuple[bytes, bytes, str], str | None] = {}
+# The CAs with an OCSP responder: every CA but the root (which is checked by its CRL).
+ANSWERING_CAS = (ISSUING_CA, SMIME_CA)
 
 
-def _names_issuing_ca(authority: Authority, query: OcspQuery) -> bool:
-    ca = authority.ca(ISSUING_CA)
-    key = (query.issuer_name_hash, query.issuer_key_hash, query.hash_algorithm.name, ca.id)
-    known = _issuer_checks.get(key)
-    if known is None:
-        known = query.names_issuer(ca.certificate)
+def _named_ca(authority: Authority, query: OcspQuery) -> LoadedCA | None:
+    key = (query.issuer_name_hash, query.issuer_key_hash, query.hash_algorithm.name)
+    try:
+        slug = _issuer_checks[key]
+    except KeyError:
+        slug = next(
+            (
+                s
+                for s in ANSWERING_CAS
+                if authority.has_ca(s) and query.names_issuer(authority.ca(s).certificate)
+            ),
+            None,
+        )
         if len(_issuer_checks) < 1024:  # bounded: junk hashes must not grow it without limit
-            _issuer_checks[key] = known
-    return known
+            _issuer_checks[key] = slug
+    return authority.ca(slug) if slug is not None else None
 
 
 def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
-    """Answer one query about a certificate of the issuing CA, signed by the OCSP responder certificate.
+    """Answer one query about a certificate of an issuing CA, signed by that CA's OCSP responder certificate.
 
     Raises NotAuthorized when the query names a CA this responder does not answer for
-    (RFC 6960 §2.3 `unauthorized`).
+    (RFC 6960 §2.3 `unauthorized`), e.g. the root.
     """
-    if not _names_issuing_ca(authority, query):
-        raise NotAuthorized("this responder answers for the issuing CA only")
-    ca = authority.ca(ISSUING_CA)
+    ca = _named_ca(authority, query)
+    if ca is None:
+        raise NotAuthorized("this responder answers for the issuing and S/MIME CAs only")
     with authority.db.read_connection() as connection:
         row = connection.execute(
             select(Certificate.revoked_at, Certificate.revocation_reason).where(
@@ -100,7 +110,7 @@ def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
         cached = _answers.get(key, fresh_after=now - validity / 4)
         if cached is not None:
             return cached
-    responder = authority.identity("ocsp")
+    responder = authority.identity("ocsp", ca.slug)
     der = build_ocsp_response(
         query,
         answer,

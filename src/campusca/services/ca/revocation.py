@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from campusca import metrics
 from campusca.db import after_commit
 from campusca.db.models import Certificate, CrlState
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason, RevokedEntry, build_crl
 from campusca.pki.errors import PkiError
 from campusca.services import audit
 from campusca.services.authority import Authority, LoadedCA
-from campusca.services.ca.issuance import find_certificate
+from campusca.services.ca.issuance import SUBORDINATE_CA_PROFILE, find_certificate
 from campusca.services.directory_publishing import queue_for_certificate
-from campusca.services.errors import Conflict, InvalidInput, NotFound
+from campusca.services.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +66,25 @@ def revoke_certificate(
     reason: RevocationReason,
     actor: str,
     audit_details: dict[str, object] | None = None,
+    ca: bool = False,
 ) -> RevocationResult:
     """Mark a certificate revoked and audit it in `session`'s transaction.
+
+    A CA's own certificate is revoked only with `ca` (through `authorities.revoke_ca`, which also stops
+    the CA issuing), never as if it were a leaf.
 
     Its CA's CRL is re-signed once the transaction has committed (`after_commit`), so the write lock
     is never held while signing; OCSP reads the database and answers revoked at the commit.
     """
     row = find_certificate(session, serial)
     if row is None:
-        raise NotFound(f"no certificate with serial {serial:x}")
+        raise NotFound(f"no certificate with serial {openssl_serial(serial)}")
     if row.revoked_at is not None:
-        raise Conflict(f"certificate {serial:x} is already revoked")
+        raise Conflict(f"certificate {openssl_serial(serial)} is already revoked")
+    if row.profile == SUBORDINATE_CA_PROFILE and not ca:
+        raise PolicyViolation(
+            f"certificate {openssl_serial(serial)} is a CA's own certificate; it is revoked by revoking the CA"
+        )
     now = authority.now()
     row.revoked_at = now
     row.revocation_reason = reason.value

@@ -14,6 +14,7 @@ from campusca.apple import DeviceAttributes
 from campusca.db.ids import get_row
 from campusca.db.models import Certificate, Person
 from campusca.db.ota import Device, DeviceEvent, Enrollment
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason
 from campusca.services import audit
 from campusca.services.authority import Authority
@@ -41,7 +42,7 @@ class DeviceCertificate:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "serial": format(self.serial, "x"),
+            "serial": openssl_serial(self.serial),
             "issued_at": self.issued_at.isoformat(),
             "role": self.role,
             "subject": self.subject,

@@ -23,6 +23,7 @@ from campusca.apple import (
     parse_device_attributes,
 )
 from campusca.db.ota import Enrollment, Invitation, WebSession
+from campusca.pki.pem import load_certificates
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
 from campusca.services.errors import ChallengeRejected, Conflict, InvalidInput, NotAuthorized, ServiceError
@@ -214,7 +215,7 @@ def _apple_roots(authority: Authority) -> list[x509.Certificate]:
     if path is None:
         return []
     try:
-        return x509.load_pem_x509_certificates(path.read_bytes())
+        return load_certificates(path.read_bytes())
     except (OSError, ValueError):
         raise ServiceError(f"apple_device_ca_file {path} is not a readable PEM bundle") from None
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from campusca.db.ids import get_row
 from campusca.db.scep import ScepEnrollment
+from campusca.pki.certificates import openssl_serial
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, NotFound, PolicyViolation
@@ -46,7 +47,9 @@ class ScepEnrollmentView:
             "username": self.username,
             "device_ref": self.device_ref,
             "profile": self.profile,
-            "certificate_serial": format(self.certificate_serial, "x") if self.certificate_serial else None,
+            "certificate_serial": openssl_serial(self.certificate_serial)
+            if self.certificate_serial
+            else None,
             "status": self.status,
             "renewal": self.renewal,
             "created_at": self.created_at.isoformat(),

@@ -27,7 +27,7 @@ from campusca.pki.csr import check_key_strength
 from campusca.pki.errors import CsrInvalid
 from campusca.scep import MessageType, PkiMessage
 from campusca.services import audit
-from campusca.services.authority import ISSUING_CA, Authority
+from campusca.services.authority import Authority
 from campusca.services.ca.issuance import (
     Holder,
     SignedCertificate,
@@ -115,7 +115,7 @@ def device_urn(device_ref: str) -> str:
 
 def issued_chain(authority: Authority, certificate: x509.Certificate) -> tuple[x509.Certificate, ...]:
     """The degenerate reply's certificates: the issued one first (iOS and micromdm take certs[0])."""
-    return (certificate, authority.ca(ISSUING_CA).certificate)
+    return (certificate, authority.issuer_of(certificate).certificate)
 
 
 def issue_for_enrollment(

@@ -23,6 +23,7 @@ from campusca.db.escrow import EscrowDomain, KeyCustody
 from campusca.db.models import Certificate, Person
 from campusca.identity.passphrases import judge_passphrase
 from campusca.keys import KeyType, generate_private_key
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason
 from campusca.pki.csr import load_csr
 from campusca.pki.errors import CsrInvalid
@@ -99,7 +100,7 @@ class SmimeBundle:
 
 
 def _cert_json(issued: IssuedCertificate) -> dict[str, object]:
-    return {"serial": issued.serial_hex, "profile": issued.profile, "pem": issued.pem.decode()}
+    return {"serial": openssl_serial(issued.serial), "profile": issued.profile, "pem": issued.pem.decode()}
 
 
 def smime_key_type(authority: Authority) -> KeyType:
@@ -177,7 +178,7 @@ def issue_smime(
     _record_custody(authority, session, person, encryption, policy, domain, actor)
     chosen = password or secrets.token_urlsafe(12)
     pairs = [(p.key, p.issued.certificate) for p in (signing, encryption) if p.key is not None]
-    chain = authority.chain()
+    chain = authority.chain_of(signing.issued.certificate)
 
     def export(selected: list[tuple[SmimePrivateKey, x509.Certificate]]) -> bytes | None:
         if not selected:

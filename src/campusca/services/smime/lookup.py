@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from campusca.db.escrow import KeyCustody
 from campusca.db.models import Certificate, Person
+from campusca.pki.certificates import openssl_serial
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate
 from campusca.services.errors import InvalidInput, NotFound
@@ -46,6 +47,11 @@ class DirectoryEntry:
         return format(self.serial, "x")
 
     @property
+    def serial_text(self) -> str:
+        """As `openssl x509 -serial` prints it: what the directory's links, JSON and the CLI show."""
+        return openssl_serial(self.serial)
+
+    @property
     def certificate(self) -> x509.Certificate:
         return x509.load_der_x509_certificate(self.der)
 
@@ -54,10 +60,10 @@ class DirectoryEntry:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def to_json(self, base_url: str) -> dict[str, object]:
-        link = f"{base_url.rstrip('/')}/directory/certificates/{self.serial_hex}"
+        link = f"{base_url.rstrip('/')}/directory/certificates/{self.serial_text}"
         return {
             "email": self.email,
-            "serial": self.serial_hex,
+            "serial": self.serial_text,
             "purpose": self.purpose,
             "profile": self.profile,
             "subject": self.subject,
@@ -121,7 +127,7 @@ def smime_certificate_der(session: Session, serial: int) -> bytes:
     """Any S/MIME certificate campusca issued, by serial (revoked and expired ones too)."""
     row = find_certificate(session, serial)
     if row is None or row.profile not in SMIME_PROFILES:
-        raise NotFound(f"no S/MIME certificate with serial {serial:x}")
+        raise NotFound(f"no S/MIME certificate with serial {openssl_serial(serial)}")
     return row.der
 
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from campusca.pki.errors import Pkcs12DecodeError, Pkcs12PasswordError
 from campusca.pki.pkcs12 import Pkcs12Contents, load_pkcs12
-from campusca.services.authority import ISSUING_CA, ROOT_CA, Authority
+from campusca.services.authority import ROOT_CA, Authority
 from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import InvalidInput, NotFound
 from campusca.services.smime.lookup import encryption_certificates
@@ -79,7 +79,7 @@ def sign(authority: Authority, message: bytes, *, pkcs12: bytes, password: str) 
         check_size(message),
         signer=pair.key,
         signer_certificate=pair.certificate,
-        chain=[authority.ca(ISSUING_CA).certificate],
+        chain=authority.chain_of(pair.certificate)[:-1],  # the issuing CA; the root is the reader's anchor
         signing_time=authority.now(),
     )
 
@@ -120,7 +120,7 @@ def verify(authority: Authority, message: bytes) -> VerifiedMessage:
     return verify_message(
         check_size(message),
         trust_roots=[authority.ca(ROOT_CA).certificate],
-        intermediates=[authority.ca(ISSUING_CA).certificate],
+        intermediates=[authority.ca(s).certificate for s in authority.ca_slugs() if s != ROOT_CA],
         crls=crls,
         at=authority.now(),
     )

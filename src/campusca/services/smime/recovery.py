@@ -30,6 +30,7 @@ from campusca.db.escrow import (
 from campusca.db.ids import get_row
 from campusca.db.models import Person
 from campusca.escrow.handover import HandoverKey, create_handover_key, hand_over_share
+from campusca.pki.certificates import openssl_serial
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.erasure import erase_after_commit
@@ -118,7 +119,7 @@ def view(request: RecoveryRequest, *, release_code: str | None = None) -> Recove
         requester=request.requester,
         approvals_required=request.approvals_required,
         approvals=tuple(a.agent.username for a in request.approvals),
-        certificates=tuple(format(int(c.certificate.serial_hex, 16), "x") for c in request.certificates),
+        certificates=tuple(openssl_serial(int(c.certificate.serial_hex, 16)) for c in request.certificates),
         deferred=request.deferred,
         created_at=request.created_at,
         expires_at=request.expires_at,
@@ -263,7 +264,7 @@ def _choose(custody: list[KeyCustody], serials: Sequence[int]) -> list[KeyCustod
     if not serials:
         return custody
     by_serial = {int(c.certificate.serial_hex, 16): c for c in custody}
-    missing = [format(s, "x") for s in serials if s not in by_serial]
+    missing = [openssl_serial(s) for s in serials if s not in by_serial]
     if missing:
         raise EscrowDisabled(f"no archived key exists for certificate(s) {', '.join(missing)} of this person")
     return [by_serial[s] for s in dict.fromkeys(serials)]

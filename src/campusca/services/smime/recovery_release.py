@@ -23,6 +23,7 @@ from campusca.db.escrow import KeyCustody, RecoveryRequest
 from campusca.escrow import EscrowDomainKey, ShareMismatch, WrongPassphrase
 from campusca.escrow.handover import open_handover_key, take_over_share
 from campusca.notify import EmailMessage, NotifyError
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason
 from campusca.pki.pkcs12 import export_pkcs12
 from campusca.pki.signing import RsaDecrypter
@@ -136,7 +137,7 @@ def release_lost_key(
         pkcs12 = export_pkcs12(
             key=main_key,
             certificate=main_certificate,
-            chain=authority.chain(),
+            chain=authority.chain_of(main_certificate),
             password=password.encode(),
             legacy=legacy,
             friendly_name=request.person.email.encode(),
@@ -338,7 +339,7 @@ def _pair(custody: KeyCustody, decrypter: RsaDecrypter) -> KeyPair:
 
 
 def _serial(custody: KeyCustody) -> str:
-    return format(int(custody.certificate.serial_hex, 16), "x")
+    return openssl_serial(int(custody.certificate.serial_hex, 16))
 
 
 def _revoke_and_rekey(authority: Authority, session: Session, request: RecoveryRequest, actor: str) -> _Rekey:
@@ -359,7 +360,7 @@ def _revoke_and_rekey(authority: Authority, session: Session, request: RecoveryR
                     "why": f"key released by a {request.reason} recovery",
                 },
             )
-            revoked.append(format(serial, "x"))
+            revoked.append(openssl_serial(serial))
     if not request.person.active:
         # A person who left: the keys still open the archive, but there is nobody to issue a certificate to.
         audit.record(
@@ -374,7 +375,7 @@ def _revoke_and_rekey(authority: Authority, session: Session, request: RecoveryR
     pair = issue_escrowed_encryption(
         authority, session, request.person, actor=actor, details={"recovery_request": request.id}
     )
-    return _Rekey(tuple(revoked), pair.issued.serial_hex, pair.key, pair.issued.certificate)
+    return _Rekey(tuple(revoked), openssl_serial(pair.issued.serial), pair.key, pair.issued.certificate)
 
 
 def _mark_released(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import Certificate, Person
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.crl import RevocationReason
 from campusca.pki.pkcs12 import export_pkcs12
 from campusca.services.authority import Authority
@@ -100,9 +101,9 @@ def reissue_signing(
         pkcs12 = export_pkcs12(
             key=key,
             certificate=pair.issued.certificate,
-            chain=authority.chain(),
+            chain=authority.chain_of(pair.issued.certificate),
             password=password.encode(),
             legacy=legacy,
             friendly_name=person.email.encode(),
         )
-        return SigningReissue(person.username, pair.issued.serial_hex, revoked, pkcs12)
+        return SigningReissue(person.username, openssl_serial(pair.issued.serial), revoked, pkcs12)
