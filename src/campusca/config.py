@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     crl_validity_hours: int = 24
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
+    # Shorter OCSP validity per certificate profile: a VPN gateway caching a "good" answer for a device
+    # certificate keeps accepting a revoked phone until then (docs/mdm.md).
+    ocsp_validity_minutes_by_profile: dict[str, int] = Field(default_factory=lambda: {"device": 5})
     max_body_bytes: int = 2 * 1024 * 1024
     # Back-pressure per serve process (docs/architecture.md): writes running at once, writes admitted
     # (running + queued) before new ones get 503 + Retry-After, and the longest a queued write waits.
