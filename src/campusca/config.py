@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     renewal_enabled: bool = True
     renewal_window_days: int = 30
     renewal_interval_seconds: int = 3600
+    # Certificate-only MDM (docs/mdm.md): Apple's push gateway, an extra CA to trust for it (SSL_CERT_FILE
+    # is honoured too), and after how many days without a check-in a device is renewed by invitation.
+    mdm_apns_url: str = "https://api.push.apple.com"
+    mdm_apns_ca_file: Path | None = None
+    mdm_checkin_max_days: int = Field(default=14, ge=1)
     ldap: dict[str, LdapSettings] = Field(default_factory=dict)  # organisation name -> directory
     # Notifications: "log" (embedded default) writes messages to the log only.
     email_sender: str = "log"  # log | smtp

@@ -16,6 +16,7 @@ from campusca.cli.directory import dept_app, org_app, user_app
 from campusca.cli.directory_lookup import lookup_app
 from campusca.cli.escrow import escrow_app
 from campusca.cli.invite import invitations_app, invite
+from campusca.cli.mdm import mdm_app
 from campusca.cli.recovery import recovery_app
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
@@ -47,6 +48,7 @@ app.command("invite")(invite)
 app.add_typer(invitations_app, name="invitations")
 app.add_typer(device_app, name="device")
 app.add_typer(renew_app, name="renew")
+app.add_typer(mdm_app, name="mdm")
 
 
 @app.callback()
