@@ -10,6 +10,7 @@ that repository; its shape here follows Apple's OTA guide (research §2.2).
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,8 @@ def _check_value(value: Any, spec: dict[str, Any], where: str, platform: str, pr
         if not isinstance(value, allowed) or (expected == "<integer>" and isinstance(value, bool)):
             problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
             return
+    if "format" in spec and isinstance(value, str) and not re.match(spec["format"], value):
+        problems.append(f"{where}: {value!r} does not match the format {spec['format']}")
     if "rangelist" in spec and value not in spec["rangelist"]:
         problems.append(f"{where}: {value!r} is not one of {spec['rangelist']}")
     bounds = spec.get("range") or {}
