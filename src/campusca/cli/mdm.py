@@ -48,3 +48,24 @@ def push_cert_show(ctx: typer.Context, as_json: bool = JSON) -> None:
     table("MDM push certificate", ["field", "value"], rows)
     for warning in view.warnings:
         typer.echo(f"warning: {warning}")
+
+
+@mdm_app.command("commands")
+def commands(
+    ctx: typer.Context,
+    device: str | None = typer.Option(None, "--device", help="Only this device (UDID)"),
+    as_json: bool = JSON,
+) -> None:
+    """MDM commands, newest first: request type, status, attempts."""
+    views = mdm.list_commands(state(ctx).authority(), udid=device)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    table(
+        f"MDM commands ({len(views)})",
+        ["device", "command", "request type", "status", "attempts", "created"],
+        [
+            [v.device, v.command_uuid, v.request_type, v.status, v.attempts, f"{v.created_at:%Y-%m-%d %H:%M}"]
+            for v in views
+        ],
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from campusca.services import ota
+from campusca.services import mdm, ota
 from campusca.services.authority import Authority
 from campusca.services.ca.revocation import refresh_crls
 
@@ -25,7 +25,7 @@ log = logging.getLogger("campusca.scheduler")
 
 
 class RenewalScheduler:
-    """A daemon thread running `ota.run_renewal_round` every interval while it holds the lease."""
+    """A daemon thread running `mdm.run_renewal_round` (MDM, then invitations) every interval while it holds the lease."""
 
     def __init__(self, authority: Authority, *, interval_seconds: float) -> None:
         self._authority = authority
@@ -52,12 +52,14 @@ class RenewalScheduler:
             return False
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
-        report = ota.run_renewal_round(self._authority)
-        if report.invitations or report.retried:
+        report = mdm.run_renewal_round(self._authority)
+        invited = report.invitations
+        if report.mdm or invited.invitations or invited.retried:
             log.info(
-                "renewal: %d invitation(s), %d message(s) retried",
-                len(report.invitations),
-                len(report.retried),
+                "renewal: %d over MDM, %d invitation(s), %d message(s) retried",
+                len(report.mdm),
+                len(invited.invitations),
+                len(invited.retried),
             )
         return True
 

@@ -139,7 +139,7 @@ def _consider(
         if device is None or device.state == "retired":
             return None
         devices.refresh_state(authority, session, device)
-        due = _due_certificates(authority, session, device, now + window)
+        due = due_certificates(authority, session, device, now + window)
         if not due or _has_open_invitation(session, device, now):
             return None
         reason = "revoked" if any(c.status == "revoked" for c in due) else "expiring"
@@ -173,7 +173,7 @@ def _consider(
         return invitation, created.message_id
 
 
-def _due_certificates(
+def due_certificates(
     authority: Authority, session: Session, device: Device, horizon: datetime
 ) -> list[devices.DeviceCertificate]:
     """This generation's certificates that are revoked or expire before `horizon`, not yet acted upon."""
