@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +29,6 @@ from campusca.services.authority import Authority
 from campusca.web.deps import get_authority
 from campusca.web.errors import BUSY_RETRY_AFTER_SECONDS
 
-_T = TypeVar("_T")
 router = APIRouter(tags=["mdm"])
 log = logging.getLogger("campusca.web")
 
@@ -53,7 +52,8 @@ def _failure(error: Exception) -> Response:
     return Response(f"{error}\n", status_code=status, media_type="text/plain", headers=headers)
 
 
-async def _handle(request: Request, work: Callable[[bytes, str | None], _T]) -> _T | Response:
+async def _handle(request: Request, work: Callable[[bytes, str | None], Response]) -> Response:
+    """Run `work(body, Mdm-Signature)` in the thread pool (it signs and writes); map its errors."""
     body = await request.body()
     try:
         return await run_in_threadpool(work, body, request.headers.get("Mdm-Signature"))
@@ -70,8 +70,7 @@ async def checkin(request: Request, authority: Annotated[Authority, Depends(get_
         mdm.check_in(authority, parse_checkin(body), signer)
         return Response(status_code=200)
 
-    result = await _handle(request, work)
-    return result
+    return await _handle(request, work)
 
 
 @router.put("/mdm/server")
@@ -85,5 +84,4 @@ async def server(request: Request, authority: Annotated[Authority, Depends(get_a
             return Response(status_code=200)
         return Response(command, status_code=200, media_type=COMMAND_CONTENT_TYPE)
 
-    result = await _handle(request, work)
-    return result
+    return await _handle(request, work)

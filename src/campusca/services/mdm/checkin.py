@@ -34,6 +34,7 @@ def check_in(authority: Authority, message: CheckinMessage, signer: x509.Certifi
         if message.topic != expected:
             raise NotAuthorized("the check-in Topic is not this server's push topic")
         row = speaker.mdm or _new_row(session, speaker, message.topic)
+        was_enrolled = row.enrolled
         row.last_checkin_at = now
         adopt_identity(session, speaker, row, now)
         if message.message_type is CheckinType.AUTHENTICATE:
@@ -43,11 +44,8 @@ def check_in(authority: Authority, message: CheckinMessage, signer: x509.Certifi
             row.enrolled, row.checked_out_at = True, None
         else:
             row.enrolled, row.checked_out_at = False, now
-        if (
-            message.message_type is not CheckinType.TOKEN_UPDATE
-            or not speaker.mdm
-            or not speaker.mdm.enrolled
-        ):
+        # A TokenUpdate is recorded when it enrols the device, not each time iOS refreshes its token.
+        if message.message_type is not CheckinType.TOKEN_UPDATE or not was_enrolled:
             _record(session, speaker, message.message_type, now)
 
 
