@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import ssl
 import tempfile
@@ -39,8 +38,11 @@ class PushResult:
 
 
 def tls_context(settings: Settings, credentials: PushCredentials) -> ssl.SSLContext:
-    """Trust the system roots (SSL_CERT_FILE honoured), plus `mdm_apns_ca_file`; present the push certificate."""
-    context = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
+    """Trust the system roots plus `mdm_apns_ca_file`; present the push certificate.
+
+    The default roots come from OpenSSL's default paths, which honour SSL_CERT_FILE and SSL_CERT_DIR.
+    """
+    context = ssl.create_default_context()
     if settings.mdm_apns_ca_file is not None:
         context.load_verify_locations(cafile=str(settings.mdm_apns_ca_file))
     context.set_alpn_protocols(["h2"])
