@@ -213,3 +213,40 @@ def _references(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [r for item in value for r in _references(item)]
     return []
+
+
+COMMANDS_DIR = SCHEMAS / "mdm" / "commands"
+
+
+@functools.cache
+def load_command_schemas() -> dict[str, dict[str, Any]]:
+    """Return every vendored MDM command schema (mdm/commands/*.yaml) keyed by its RequestType."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for path in sorted(COMMANDS_DIR.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schemas[document["payload"]["requesttype"]] = document
+    return schemas
+
+
+def validate_command(command: dict[str, Any], response: dict[str, Any] | None = None, *,
+                     platform: str = "iOS") -> None:  # fmt: skip
+    """Raise SchemaViolation unless `command` ({CommandUUID, Command}) and the device's `response` keys
+    (what it adds to its Acknowledged report) satisfy the command's schema."""
+    problems: list[str] = []
+    if not isinstance(command.get("CommandUUID"), str):
+        problems.append("command: CommandUUID must be a string")
+    body = command.get("Command")
+    request_type = body.get("RequestType") if isinstance(body, dict) else None
+    schema = load_command_schemas().get(request_type) if isinstance(request_type, str) else None
+    if schema is None or not isinstance(body, dict):
+        raise SchemaViolation(f"command: unknown RequestType {request_type!r}")
+    request_type_spec = {"key": "RequestType", "type": "<string>", "presence": "required"}
+    _check_dict(
+        body, [request_type_spec, *(schema.get("payloadkeys") or [])], request_type, platform, problems
+    )
+    if response is not None:
+        _check_dict(
+            response, schema.get("responsekeys") or [], f"{request_type} response", platform, problems
+        )
+    if problems:
+        raise SchemaViolation("\n".join(problems))

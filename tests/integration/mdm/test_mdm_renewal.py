@@ -17,7 +17,7 @@ from campusca.db.mdm import MdmDevice
 from tests.integration.enrollment.conftest import ALICE_PHONE, prepare_home, write_settings
 from tests.integration.mdm.conftest import MdmSite
 from tests.support.apns import apns_stand_in, make_push_certificate
-from tests.support.apple_schema import validate_profile
+from tests.support.apple_schema import validate_command, validate_profile
 from tests.support.ca import serving
 from tests.support.iphone_simulator import SimulatedIPhone, strip_private
 from tests.support.mdm_client import MdmClient
@@ -38,8 +38,10 @@ def _renew_over_mdm(client: MdmClient) -> dict:
     """The phone wakes up, answers Idle, installs the replacement, acknowledges, lists its certificates."""
     command = client.report("Idle")
     assert command is not None and command["Command"]["RequestType"] == "InstallProfile"
+    validate_command(command)
     listing = client.perform(command)
     assert listing is not None and listing["Command"]["RequestType"] == "CertificateList"
+    validate_command(listing, {"CertificateList": client.certificate_list()})
     assert client.perform(listing) is None
     return client.installed[-1]
 

@@ -26,7 +26,7 @@ from campusca.apple import (
     verify_mdm_signature,
 )
 from campusca.pki import cms
-from tests.support.apple_schema import load_schemas, validate_profile
+from tests.support.apple_schema import SchemaViolation, load_schemas, validate_command, validate_profile
 from tests.unit.apple.conftest import Pki
 
 TOPIC = "com.apple.mgmt.External.5b1a7c0e-2f43-4f39-9f54-0c7d2d8e1a11"
@@ -175,3 +175,12 @@ def test_an_mdm_signature_proves_the_signer_of_the_exact_body(pki: Pki) -> None:
     attached = cms.build_signed_data(b"other", signer=pki.enrolled_key, signer_certificate=pki.enrolled)
     with pytest.raises(MdmSignatureInvalid):
         verify_mdm_signature(base64.b64encode(attached).decode(), body)
+
+
+def test_commands_validate_against_apples_command_schemas() -> None:
+    validate_command(plistlib.loads(install_profile_command("c1", b"signed")))
+    validate_command(plistlib.loads(certificate_list_command("c2")), {"CertificateList": []})
+    with pytest.raises(SchemaViolation, match="required key Payload"):
+        validate_command({"CommandUUID": "c3", "Command": {"RequestType": "InstallProfile"}})
+    with pytest.raises(SchemaViolation, match="CertificateList"):
+        validate_command(plistlib.loads(certificate_list_command("c4")), {})
