@@ -106,6 +106,8 @@ def _consider(authority: Authority, device_id: int, window: timedelta) -> None:
             and _revocation_reason(session, identity.serial) not in RENEWABLE_REASONS
         ):
             return  # keyCompromise and the like: by invitation only
+        if _failed_before(session, identity.serial):
+            return  # MDM could not replace this certificate once: the invitation round takes over
         reason = "revoked" if identity.status == "revoked" else "expiring"
         renewal = MdmRenewal(
             device_id=device.id, open_device_id=device.id, reason=reason,
@@ -142,6 +144,17 @@ def _cover(
 
 def _mdm_row(session: Session, device_id: int) -> MdmDevice | None:
     return session.execute(select(MdmDevice).where(MdmDevice.device_id == device_id)).scalar()
+
+
+def _failed_before(session: Session, serial: int) -> bool:
+    return (
+        session.execute(
+            select(MdmRenewal.id).where(
+                MdmRenewal.old_serial_hex == serial_to_hex(serial), MdmRenewal.state == "failed"
+            )
+        ).first()
+        is not None
+    )
 
 
 def _revocation_reason(session: Session, serial: int) -> str | None:
