@@ -15,7 +15,7 @@ import plistlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import cast
 from xml.parsers.expat import ExpatError
 
 from cryptography import x509
@@ -115,20 +115,20 @@ class ReportMessage:
     udid: str
     status: ReportStatus
     command_uuid: str | None
-    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[str, PlistValue] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def _load_dict(body: bytes, what: str) -> dict[str, Any]:
+def _load_dict(body: bytes, what: str) -> dict[str, PlistValue]:
     try:
         document = plistlib.loads(body)
     except (plistlib.InvalidFileException, ExpatError, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise MdmMessageInvalid(f"{what} body is not a property list") from exc
     if not isinstance(document, dict):
         raise MdmMessageInvalid(f"{what} plist must be a dictionary")
-    return document
+    return cast("dict[str, PlistValue]", document)
 
 
-def _string(document: Mapping[str, Any], key: str, what: str, *, required: bool = True) -> str | None:
+def _string(document: Mapping[str, PlistValue], key: str, what: str, *, required: bool = True) -> str | None:
     value = document.get(key)
     if value is None and not required:
         return None
@@ -223,7 +223,7 @@ def verify_mdm_signature(header_value: str | None, body: bytes) -> x509.Certific
     return message.signer_certificate
 
 
-def certificate_list_entries(fields: Mapping[str, Any]) -> list[x509.Certificate]:
+def certificate_list_entries(fields: Mapping[str, PlistValue]) -> list[x509.Certificate]:
     """Return the certificates a CertificateList answer names (entries that do not parse are skipped)."""
     entries = fields.get("CertificateList")
     if not isinstance(entries, list):

@@ -29,22 +29,24 @@ def run_once(
 ) -> None:
     """Renew devices over MDM where it can, then invite the owners of the others, once each.
 
-    Skipped (exit 0) while another process holds the renewal lease.
+    Runs even while `campusca serve` schedules renewals; skipped (exit 0) only while another round is running.
     """
     authority = state(ctx).authority()
     holder = f"cli:{uuid.uuid4().hex[:8]}"
-    if not ota.acquire_renewal_lease(authority, holder, ttl_seconds=600):
+    if not ota.acquire_renewal_lease(
+        authority, holder, ttl_seconds=mdm.ROUND_LEASE_SECONDS, name=mdm.ROUND_LEASE
+    ):
         report = mdm.RoundReport(ota.RenewalReport(ran=False))
     else:
         try:
             report = mdm.run_renewal_round(authority, window_days=window_days)
         finally:
-            ota.release_renewal_lease(authority, holder)
+            ota.release_renewal_lease(authority, holder, name=mdm.ROUND_LEASE)
     if as_json:
         emit_json(report.to_json())
         return
     if not report.ran:
-        typer.echo("another campusca process is running renewal right now; nothing done")
+        typer.echo("another campusca process is running a renewal round right now; nothing done")
         return
     for renewal in report.mdm:
         typer.echo(f"renewing {renewal.device} over MDM ({renewal.reason}): push {renewal.push}")

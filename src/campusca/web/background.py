@@ -52,7 +52,13 @@ class RenewalScheduler:
             return False
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
-        report = mdm.run_renewal_round(self._authority)
+        round_ttl = mdm.ROUND_LEASE_SECONDS
+        if not ota.acquire_renewal_lease(self._authority, self._holder, round_ttl, name=mdm.ROUND_LEASE):
+            return True  # `campusca renew run-once` is running a round right now
+        try:
+            report = mdm.run_renewal_round(self._authority)
+        finally:
+            ota.release_renewal_lease(self._authority, self._holder, name=mdm.ROUND_LEASE)
         invited = report.invitations
         if report.mdm or invited.invitations or invited.retried:
             log.info(

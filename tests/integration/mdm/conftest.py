@@ -24,11 +24,11 @@ class MdmSite:
 
 
 @contextmanager
-def mdm_site(template: Path, workdir: Path, **settings: object) -> Iterator[MdmSite]:
+def mdm_site(template: Path, workdir: Path, *, workers: int = 1, **settings: object) -> Iterator[MdmSite]:
     push = make_push_certificate(workdir / "push")
     with (
         apns_stand_in(workdir / "apns", push.issuer_file) as apns,
-        enrollment_site(template, workdir, **apns.settings(), **settings) as site,
+        enrollment_site(template, workdir, workers=workers, **apns.settings(), **settings) as site,
     ):
         site.ca.cli("mdm", "push-cert", "import", str(push.cert), str(push.key))
         yield MdmSite(site, apns, push)

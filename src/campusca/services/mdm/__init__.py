@@ -15,10 +15,12 @@ from campusca.services.mdm.push_cert import (
     show_push_certificate,
 )
 from campusca.services.mdm.queue import CommandView, answer_report, list_commands
-from campusca.services.mdm.renewal import MdmRenewalView, RoundReport
+from campusca.services.mdm.renewal import ROUND_LEASE, ROUND_LEASE_SECONDS, MdmRenewalView, RoundReport
 from campusca.services.mdm.renewal import run_once as run_renewal_round
 
 __all__ = [
+    "ROUND_LEASE",
+    "ROUND_LEASE_SECONDS",
     "CommandView",
     "MdmRenewalView",
     "PushCertificateView",

@@ -89,9 +89,18 @@ def _load(
         raise InvalidInput("push key must be an unencrypted PEM private key") from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise InvalidInput("push key must be an RSA or EC key")
-    if key.public_key().public_numbers() != certificate.public_key().public_numbers():  # type: ignore[union-attr]
+    if _spki(key.public_key()) != _spki(certificate.public_key()):
         raise InvalidInput("push key does not belong to the push certificate")
     return certificate, key
+
+
+def _spki(public_key: object) -> bytes:
+    try:
+        return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (AttributeError, ValueError):
+        return b""
 
 
 def import_push_certificate(

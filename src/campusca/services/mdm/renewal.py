@@ -32,6 +32,10 @@ from campusca.services.ota import devices, reenrollment
 from campusca.services.ota.invitations import Senders
 
 log = logging.getLogger("campusca.renewal")
+# Held for the duration of one round, by the scheduler's leader and by `campusca renew run-once` alike:
+# rounds never overlap, yet the CLI runs one now even while `serve` holds the scheduler lease.
+ROUND_LEASE = "renewal-round"
+ROUND_LEASE_SECONDS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,47 +92,63 @@ def run_once(
 
 
 def _consider(authority: Authority, device_id: int, window: timedelta) -> None:
+    """One device in one transaction: open its renewal, mark its certificates and queue InstallProfile."""
     now = authority.now()
-    silent_since = now - timedelta(days=authority.settings.mdm_checkin_max_days)
     with authority.db.write() as session:
         device, row = session.get(Device, device_id), _mdm_row(session, device_id)
-        if device is None or row is None or device.state == "retired" or not row.push_token_hex:
+        if device is None or row is None:
             return
-        if row.last_checkin_at is None or row.last_checkin_at < silent_since:
-            return  # silent: the invitation round reaches the person instead
-        due = reenrollment.due_certificates(authority, session, device, now + window)
-        identity = next((c for c in due if serial_to_hex(c.serial) == row.identity_serial_hex), None)
-        if identity is None:
-            _cover(session, device, [c for c in due if c.status != "revoked"], now)
-            return
-        if (
-            identity.status == "revoked"
-            and _revocation_reason(session, identity.serial) not in RENEWABLE_REASONS
-        ):
-            return  # keyCompromise and the like: by invitation only
-        if _failed_before(session, identity.serial):
-            return  # MDM could not replace this certificate once: the invitation round takes over
-        reason = "revoked" if identity.status == "revoked" else "expiring"
-        renewal = MdmRenewal(
-            device_id=device.id, open_device_id=device.id, reason=reason,
-            old_serial_hex=serial_to_hex(identity.serial), state="queued", created_at=now,
-        )  # fmt: skip
-        session.add(renewal)
-        session.flush()  # the unique open_device_id refuses a second renewal in flight
-        for certificate in due:
-            mine = certificate.serial == identity.serial
-            session.add(RenewalTrigger(
-                serial_hex=serial_to_hex(certificate.serial), device_id=device.id, invitation_id=None,
-                reason="mdm" if mine else "covered", at=now,
-            ))  # fmt: skip
-        enqueue(session, device, "InstallProfile", now, renewal_id=renewal.id)
-        devices.record_event(
-            session, device, "mdm.renewal_queued", now, {"renewal": renewal.id, "reason": reason}
-        )
-        audit.record(
-            session, actor=ACTOR, action="device.mdm_renewal_queued", target=f"device:{device.udid}",
-            details={"renewal": renewal.id, "reason": reason, "certificate": format(identity.serial, "x")}, at=now,
-        )  # fmt: skip
+        due = _renewable_due(authority, session, device, row, now + window)
+        if due:
+            _open_renewal(session, device, row, due, now)
+
+
+def _renewable_due(
+    authority: Authority, session: Session, device: Device, row: MdmDevice, horizon: datetime
+) -> list[devices.DeviceCertificate]:
+    """The device's due certificates when MDM should replace its identity now, else [] (after marking
+    an unused phase-2 certificate, so it never brings an invitation)."""
+    silent_since = authority.now() - timedelta(days=authority.settings.mdm_checkin_max_days)
+    if device.state == "retired" or not row.push_token_hex:
+        return []
+    if row.last_checkin_at is None or row.last_checkin_at < silent_since:
+        return []  # silent: the invitation round reaches the person instead
+    due = reenrollment.due_certificates(authority, session, device, horizon)
+    identity = next((c for c in due if serial_to_hex(c.serial) == row.identity_serial_hex), None)
+    if identity is None:
+        _cover(session, device, [c for c in due if c.status != "revoked"], authority.now())
+        return []
+    if identity.status == "revoked" and _revocation_reason(session, identity.serial) not in RENEWABLE_REASONS:
+        return []  # keyCompromise and the like: by invitation only
+    if _failed_before(session, identity.serial):
+        return []  # MDM could not replace this certificate once: the invitation round takes over
+    return due
+
+
+def _open_renewal(
+    session: Session, device: Device, row: MdmDevice, due: list[devices.DeviceCertificate], now: datetime
+) -> None:
+    identity = next(c for c in due if serial_to_hex(c.serial) == row.identity_serial_hex)
+    reason = "revoked" if identity.status == "revoked" else "expiring"
+    renewal = MdmRenewal(
+        device_id=device.id, open_device_id=device.id, reason=reason,
+        old_serial_hex=serial_to_hex(identity.serial), state="queued", created_at=now,
+    )  # fmt: skip
+    session.add(renewal)
+    session.flush()  # the unique open_device_id refuses a second renewal in flight
+    for certificate in due:
+        session.add(RenewalTrigger(
+            serial_hex=serial_to_hex(certificate.serial), device_id=device.id, invitation_id=None,
+            reason="mdm" if certificate.serial == identity.serial else "covered", at=now,
+        ))  # fmt: skip
+    enqueue(session, device, "InstallProfile", now, renewal_id=renewal.id)
+    devices.record_event(
+        session, device, "mdm.renewal_queued", now, {"renewal": renewal.id, "reason": reason}
+    )
+    audit.record(
+        session, actor=ACTOR, action="device.mdm_renewal_queued", target=f"device:{device.udid}",
+        details={"renewal": renewal.id, "reason": reason, "certificate": format(identity.serial, "x")}, at=now,
+    )  # fmt: skip
 
 
 def _cover(
