@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     crl_validity_hours: int = 24
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
+    # Shorter OCSP validity per certificate profile: a VPN gateway caching a "good" answer for a device
+    # certificate keeps accepting a revoked phone until then (docs/mdm.md).
+    ocsp_validity_minutes_by_profile: dict[str, int] = Field(default_factory=lambda: {"device": 5})
     max_body_bytes: int = 2 * 1024 * 1024
     # Back-pressure per serve process (docs/architecture.md): writes running at once, writes admitted
     # (running + queued) before new ones get 503 + Retry-After, and the longest a queued write waits.
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
     renewal_enabled: bool = True
     renewal_window_days: int = 30
     renewal_interval_seconds: int = 3600
+    # Certificate-only MDM (docs/mdm.md): Apple's push gateway, an extra CA to trust for it (SSL_CERT_FILE
+    # is honoured too), and after how many days without a check-in a device is renewed by invitation.
+    mdm_apns_url: str = "https://api.push.apple.com"
+    mdm_apns_ca_file: Path | None = None
+    mdm_checkin_max_days: int = Field(default=14, ge=1)
     ldap: dict[str, LdapSettings] = Field(default_factory=dict)  # organisation name -> directory
     # Notifications: "log" (embedded default) writes messages to the log only.
     email_sender: str = "log"  # log | smtp

@@ -10,6 +10,7 @@ that repository; its shape here follows Apple's OTA guide (research §2.2).
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,8 @@ def _check_value(value: Any, spec: dict[str, Any], where: str, platform: str, pr
         if not isinstance(value, allowed) or (expected == "<integer>" and isinstance(value, bool)):
             problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
             return
+    if "format" in spec and isinstance(value, str) and not re.match(spec["format"], value):
+        problems.append(f"{where}: {value!r} does not match the format {spec['format']}")
     if "rangelist" in spec and value not in spec["rangelist"]:
         problems.append(f"{where}: {value!r} is not one of {spec['rangelist']}")
     bounds = spec.get("range") or {}
@@ -210,3 +213,40 @@ def _references(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [r for item in value for r in _references(item)]
     return []
+
+
+COMMANDS_DIR = SCHEMAS / "mdm" / "commands"
+
+
+@functools.cache
+def load_command_schemas() -> dict[str, dict[str, Any]]:
+    """Return every vendored MDM command schema (mdm/commands/*.yaml) keyed by its RequestType."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for path in sorted(COMMANDS_DIR.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schemas[document["payload"]["requesttype"]] = document
+    return schemas
+
+
+def validate_command(command: dict[str, Any], response: dict[str, Any] | None = None, *,
+                     platform: str = "iOS") -> None:  # fmt: skip
+    """Raise SchemaViolation unless `command` ({CommandUUID, Command}) and the device's `response` keys
+    (what it adds to its Acknowledged report) satisfy the command's schema."""
+    problems: list[str] = []
+    if not isinstance(command.get("CommandUUID"), str):
+        problems.append("command: CommandUUID must be a string")
+    body = command.get("Command")
+    request_type = body.get("RequestType") if isinstance(body, dict) else None
+    schema = load_command_schemas().get(request_type) if isinstance(request_type, str) else None
+    if schema is None or not isinstance(body, dict):
+        raise SchemaViolation(f"command: unknown RequestType {request_type!r}")
+    request_type_spec = {"key": "RequestType", "type": "<string>", "presence": "required"}
+    _check_dict(
+        body, [request_type_spec, *(schema.get("payloadkeys") or [])], request_type, platform, problems
+    )
+    if response is not None:
+        _check_dict(
+            response, schema.get("responsekeys") or [], f"{request_type} response", platform, problems
+        )
+    if problems:
+        raise SchemaViolation("\n".join(problems))

@@ -11,9 +11,27 @@ from campusca.apple.errors import (
     DeviceNotTrusted,
     DeviceResponseInvalid,
     DeviceSignatureInvalid,
+    MdmMessageInvalid,
+    MdmSignatureInvalid,
     PayloadInvalid,
 )
 from campusca.apple.final import final_profile
+from campusca.apple.mdm import (
+    ACCESS_RIGHTS_PROFILES,
+    COMMAND_CONTENT_TYPE,
+    TOPIC_PREFIX,
+    CheckinMessage,
+    CheckinType,
+    ReportMessage,
+    ReportStatus,
+    certificate_list_command,
+    certificate_list_entries,
+    install_profile_command,
+    mdm_payload,
+    parse_checkin,
+    parse_report,
+    verify_mdm_signature,
+)
 from campusca.apple.payloads import (
     certificate_payloads,
     passcode_policy_payload,
@@ -40,6 +58,22 @@ from campusca.apple.vpn import (
 )
 
 __all__ = [
+    "ACCESS_RIGHTS_PROFILES",
+    "COMMAND_CONTENT_TYPE",
+    "TOPIC_PREFIX",
+    "CheckinMessage",
+    "CheckinType",
+    "MdmMessageInvalid",
+    "MdmSignatureInvalid",
+    "ReportMessage",
+    "ReportStatus",
+    "certificate_list_command",
+    "certificate_list_entries",
+    "install_profile_command",
+    "mdm_payload",
+    "parse_checkin",
+    "parse_report",
+    "verify_mdm_signature",
     "CONTENT_TYPE",
     "DEFAULT_DEVICE_ATTRIBUTES",
     "AppleError",

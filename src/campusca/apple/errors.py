@@ -2,9 +2,11 @@
 
 AppleError
  ├── PayloadInvalid          a builder input breaks Apple's payload schema (range, shape, reference)
- └── DeviceResponseInvalid   a device's Profile Service POST cannot be accepted
-      ├── DeviceSignatureInvalid   the CMS signature over the attribute plist does not verify
-      └── DeviceNotTrusted         the signer does not chain to one of the trusted device roots
+ ├── DeviceResponseInvalid   a device's Profile Service POST cannot be accepted
+ │    ├── DeviceSignatureInvalid   the CMS signature over the attribute plist does not verify
+ │    └── DeviceNotTrusted         the signer does not chain to one of the trusted device roots
+ └── MdmMessageInvalid       an MDM check-in or report cannot be decoded
+      └── MdmSignatureInvalid      its Mdm-Signature header is missing or does not verify
 
 CMS failures while building (an unsupported recipient key, say) surface as `campusca.pki.errors.PkiError`.
 """
@@ -32,3 +34,11 @@ class DeviceSignatureInvalid(DeviceResponseInvalid):
 
 class DeviceNotTrusted(DeviceResponseInvalid):
     """The device's signing certificate does not chain to any trusted device root."""
+
+
+class MdmMessageInvalid(AppleError):
+    """A device's MDM check-in or report cannot be decoded."""
+
+
+class MdmSignatureInvalid(MdmMessageInvalid):
+    """A message's Mdm-Signature header is missing, malformed or does not verify over the body."""

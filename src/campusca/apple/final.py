@@ -34,13 +34,15 @@ def final_profile(
     ca_certificates: Sequence[x509.Certificate] = (),
     expiration_date: datetime | None = None,
     payload_uuid: str | None = None,
+    mdm: Payload | None = None,
 ) -> Payload:
-    """Return the encrypted final profile: CA certificates, `identity`, `passcode` and `vpn`, in that order.
+    """Return the encrypted final profile: CA certificates, `identity`, `passcode`, `vpn` (and `mdm`), in order.
 
     `identity` comes from `scep_payload` (a fresh challenge), `passcode` from `passcode_policy_payload`,
     `vpn` from `ikev2_vpn_payload(identity_payload_uuid=identity["PayloadUUID"], …)`; `encrypted_to` is
     the certificate that signed the device's phase-3 request. CA payloads get `<identifier>.ca.<n>`.
     Keep `identifier` stable per device so a re-enrolment replaces the profile instead of adding one.
+    `mdm` (from `mdm_payload`) must check in with `identity`: its IdentityCertificateUUID names it.
     """
     if identity.get("PayloadType") not in IDENTITY_PAYLOAD_TYPES:
         raise PayloadInvalid(
@@ -54,6 +56,12 @@ def final_profile(
     if ikev2.get("PayloadCertificateUUID") != identity.get("PayloadUUID"):
         raise PayloadInvalid("vpn PayloadCertificateUUID must be the identity payload's PayloadUUID")
     payloads = [*certificate_payloads(ca_certificates, identifier_prefix=identifier), identity, passcode, vpn]
+    if mdm is not None:
+        if mdm.get("PayloadType") != "com.apple.mdm":
+            raise PayloadInvalid("mdm must be a com.apple.mdm payload")
+        if mdm.get("IdentityCertificateUUID") != identity.get("PayloadUUID"):
+            raise PayloadInvalid("mdm IdentityCertificateUUID must be the identity payload's PayloadUUID")
+        payloads.append(mdm)
     return configuration_profile(
         payloads=payloads,
         identifier=identifier,

@@ -18,6 +18,7 @@ from campusca.cli.directory_lookup import lookup_app
 from campusca.cli.escrow import escrow_app
 from campusca.cli.invite import invitations_app, invite
 from campusca.cli.ldap import ldap_app
+from campusca.cli.mdm import mdm_app
 from campusca.cli.recovery import recovery_app
 from campusca.cli.renew import renew_app
 from campusca.cli.scep import scep_app
@@ -52,6 +53,7 @@ app.add_typer(invitations_app, name="invitations")
 app.add_typer(device_app, name="device")
 app.add_typer(renew_app, name="renew")
 app.add_typer(ldap_app, name="ldap")
+app.add_typer(mdm_app, name="mdm")
 
 
 @app.callback()

@@ -12,6 +12,7 @@ from campusca.services import storage
 from campusca.services.authority import Authority, open_authority
 from campusca.web import admin_console, crl, enroll, home, login_pages, logredact, my_pages, ocsp, pages
 from campusca.web import directory as public_directory
+from campusca.web import mdm as mdm_endpoint
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
 from campusca.web.admission import WriteAdmission
@@ -56,6 +57,7 @@ def create_app(authority: Authority) -> FastAPI:
     app.include_router(ocsp.router)
     app.include_router(public_directory.router)
     app.include_router(scep_endpoint.router)
+    app.include_router(mdm_endpoint.router)
     app.include_router(enroll.router)
     app.include_router(home.router)
     app.include_router(login_pages.router)

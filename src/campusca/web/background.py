@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from campusca.services import directory_publishing, ota
+from campusca.services import directory_publishing, mdm, ota
 from campusca.services.authority import Authority
 from campusca.services.ca.revocation import refresh_crls
 
@@ -25,7 +25,7 @@ log = logging.getLogger("campusca.scheduler")
 
 
 class RenewalScheduler:
-    """A daemon thread running `ota.run_renewal_round` every interval while it holds the lease."""
+    """A daemon thread running `mdm.run_renewal_round` (MDM, then invitations) every interval while it holds the lease."""
 
     def __init__(self, authority: Authority, *, interval_seconds: float) -> None:
         self._authority = authority
@@ -52,14 +52,22 @@ class RenewalScheduler:
             return False
         # CRLs are re-signed here before they run out, even when nobody fetches them.
         refresh_crls(self._authority, force=False, actor="system:scheduler")
-        report = ota.run_renewal_round(self._authority)
+        round_ttl = mdm.ROUND_LEASE_SECONDS
+        if not ota.acquire_renewal_lease(self._authority, self._holder, round_ttl, name=mdm.ROUND_LEASE):
+            return True  # `campusca renew run-once` is running a round right now
+        try:
+            report = mdm.run_renewal_round(self._authority)
+        finally:
+            ota.release_renewal_lease(self._authority, self._holder, name=mdm.ROUND_LEASE)
         # S/MIME certificates that expired leave the LDAP address books; failed publications are retried.
         directory_publishing.publish_due(self._authority)
-        if report.invitations or report.retried:
+        invited = report.invitations
+        if report.mdm or invited.invitations or invited.retried:
             log.info(
-                "renewal: %d invitation(s), %d message(s) retried",
-                len(report.invitations),
-                len(report.retried),
+                "renewal: %d over MDM, %d invitation(s), %d message(s) retried",
+                len(report.mdm),
+                len(invited.invitations),
+                len(invited.retried),
             )
         return True
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from campusca.db.ota import JobLease
+from campusca.services import scep
+from campusca.services.people.registry import get_person
 from tests.integration.enrollment.conftest import ALICE_PHONE, PASSWORD, EnrollmentSite, enrollment_site
 from tests.support.iphone_simulator import SimulatedIPhone
 
@@ -86,3 +88,21 @@ def _wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
             return result
         time.sleep(0.2)  # polling a background job's observable effect, with a deadline
     raise AssertionError("condition not met in time")
+
+
+def test_a_device_enrolled_by_scep_alone_is_invited_to_renew_when_revoked(site: EnrollmentSite) -> None:
+    udid = "00008110-0005CE9000A1B2C3"
+    with site.authority.db.write() as session:
+        challenge = scep.create_challenge(
+            site.authority, session, person=get_person(session, "alice"), actor="test", device_ref=udid
+        )
+    phone = SimulatedIPhone(udid=udid)
+    subject = [[["CN", "alice-scep-only"]]]
+    payload = {"URL": f"{site.url}/scep", "Subject": subject, "Challenge": challenge, "Keysize": 2048}
+    phone.enrol_scep({"PayloadContent": payload})
+    assert site.ca.cli_json("renew", "run-once")["invitations"] == []  # a valid certificate: nothing to do
+    site.ca.cli("device", "revoke", udid)
+    report = site.ca.cli_json("renew", "run-once")
+    assert [(i["device"], i["reason"]) for i in report["invitations"]] == [(udid, "revoked")]
+    assert report["invitations"][0]["delivery"]["channel"] == "sms"  # alice has a phone number
+    assert site.ca.cli_json("renew", "run-once")["invitations"] == []

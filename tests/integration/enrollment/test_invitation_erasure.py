@@ -3,10 +3,14 @@ withdrawn, the link's token is in no file of the data directory, the WAL include
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from campusca.config import load_settings
 from campusca.notify import LogSender
-from campusca.services.authority import Authority
+from campusca.services.authority import Authority, open_authority
 from campusca.services.ota.invitations import (
     CreatedInvitation,
     Senders,
@@ -16,6 +20,15 @@ from campusca.services.ota.invitations import (
     list_invitations,
 )
 from tests.support.ca import CaHome
+
+
+@pytest.fixture
+def authority(ca: CaHome) -> Iterator[Authority]:
+    """Invitations need an https public URL (a TLS proxy in front of campusca)."""
+    (ca.home / "campusca.toml").write_text(f'public_url = "https://127.0.0.1:{ca.port}"\n')
+    opened = open_authority(load_settings(ca.home))
+    yield opened
+    opened.db.dispose()
 
 
 def _files_holding(home: Path, secret: bytes) -> list[str]:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from campusca.db import escrow as _escrow_models  # noqa: F401 - registers the escrow tables
+from campusca.db import mdm as _mdm_models  # noqa: F401 - registers the MDM tables
 from campusca.db import ota as _ota_models  # noqa: F401 - registers the over-the-air enrollment tables
 from campusca.db import scep as _scep_models  # noqa: F401 - registers the SCEP tables
 from campusca.db.models import Base

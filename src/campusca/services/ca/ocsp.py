@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import CertStatus, OcspAnswer, OcspQuery, build_ocsp_response
 from campusca.services.authority import ISSUING_CA, SMIME_CA, Authority, LoadedCA
 from campusca.services.ca.issuance import serial_to_hex
+from campusca.services.ca.ocsp_validity import ocsp_validity_for_profile
 from campusca.services.errors import NotAuthorized
 
 _CACHE_SIZE = 20_000
@@ -92,7 +93,7 @@ def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
         raise NotAuthorized("this responder answers for the issuing and S/MIME CAs only")
     with authority.db.read_connection() as connection:
         row = connection.execute(
-            select(Certificate.revoked_at, Certificate.revocation_reason).where(
+            select(Certificate.revoked_at, Certificate.revocation_reason, Certificate.profile).where(
                 Certificate.serial_hex == serial_to_hex(query.serial), Certificate.ca_id == ca.id
             )
         ).first()
@@ -103,7 +104,7 @@ def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
     else:
         answer = OcspAnswer(CertStatus.GOOD)
     now = authority.now().replace(microsecond=0)
-    validity = timedelta(minutes=authority.settings.ocsp_validity_minutes)
+    validity = ocsp_validity_for_profile(authority.settings, row.profile if row is not None else None)
     key = (query.issuer_key_hash, query.hash_algorithm.name, query.serial, answer)
     if query.nonce is None:
         # Re-sign after a quarter of the validity so caches downstream always get most of it.

@@ -21,6 +21,7 @@ from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate
 from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound
+from campusca.services.ota.mdm_status import MdmStatus, mdm_status
 from campusca.services.people.registry import get_person
 from campusca.services.scep.enrollments import enrollments_for_device
 
@@ -70,6 +71,7 @@ class DeviceView:
     updated_at: datetime
     certificates: tuple[DeviceCertificate, ...]
     history: tuple[dict[str, object], ...]
+    mdm: MdmStatus = MdmStatus()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,6 +91,7 @@ class DeviceView:
             "updated_at": self.updated_at.isoformat(),
             "certificates": [c.to_json() for c in self.certificates],
             "history": list(self.history),
+            "mdm": self.mdm.to_json(),
         }
 
 
@@ -240,6 +243,7 @@ def device_view(authority: Authority, session: Session, device: Device) -> Devic
         updated_at=device.updated_at,
         certificates=certificates,
         history=history,
+        mdm=mdm_status(session, device),
     )
 
 

@@ -19,7 +19,13 @@ from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, 
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.erasure import erase_after_commit
-from campusca.services.errors import ChallengeRejected, ChallengeSpent, InvalidInput, NotFound
+from campusca.services.errors import (
+    ChallengeRejected,
+    ChallengeSpent,
+    InvalidInput,
+    NotFound,
+    PolicyViolation,
+)
 from campusca.services.notifications import make_email_sender, make_sms_sender
 from campusca.services.people.registry import get_person
 
@@ -100,6 +106,9 @@ def create_invitation(
     """Create an invitation for `username` and queue its message; deliver it with `deliver_message`."""
     if channel not in CHANNELS:
         raise InvalidInput(f"via must be sms or email; got {channel!r}")
+    if not authority.settings.public_url.startswith("https://"):
+        # iOS posts its attributes to an https:// Profile Service URL only; refuse before a link goes out.
+        raise PolicyViolation("public_url must be an https:// URL for Apple enrollment (CAMPUSCA_PUBLIC_URL)")
     ttl = ttl_seconds if ttl_seconds is not None else authority.settings.invitation_ttl_hours * 3600
     if not 60 <= ttl <= MAX_TTL_SECONDS:
         raise InvalidInput(f"ttl must be between 60 and {MAX_TTL_SECONDS} seconds; got {ttl}")

@@ -147,6 +147,7 @@ def _final(
         challenge=challenge,
         policy=policy_for(session, person.department.organisation_id),
         encrypted_to=signer,
+        mdm_topic=profiles.active_mdm_topic(session),
     )
     enrollment.state, enrollment.final_profile_sent_at, enrollment.updated_at = "final_profile_sent", now, now
     enrollment.enrollment_serial_hex = serial_to_hex(signer.serial_number)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from campusca.apple import (
     Payload,
@@ -15,11 +17,13 @@ from campusca.apple import (
     configuration_profile,
     final_profile,
     ikev2_vpn_payload,
+    mdm_payload,
     passcode_policy_payload,
     profile_service_payload,
     scep_payload,
     sign_profile,
 )
+from campusca.db.mdm import MdmPushCertificate
 from campusca.db.models import Person
 from campusca.db.ota import Device
 from campusca.pki.profiles import get_profile
@@ -28,6 +32,8 @@ from campusca.services.errors import PolicyViolation
 from campusca.services.ota.passcode_policy import PasscodePolicy
 
 PROFILE_SERVICE_PATH = "/enroll/ota"
+MDM_SERVER_PATH = "/mdm/server"
+MDM_CHECKIN_PATH = "/mdm/checkin"
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -127,8 +133,14 @@ def final_device_profile(
     challenge: str,
     policy: PasscodePolicy,
     encrypted_to: x509.Certificate,
+    mdm_topic: str | None = None,
 ) -> Payload:
-    """Phase 3: CA certificates, a fresh SCEP identity, passcode policy and IKEv2 VPN, encrypted."""
+    """Phase 3: CA certificates, a fresh SCEP identity, passcode policy and IKEv2 VPN, encrypted.
+
+    With `mdm_topic` (MDM is on) the profile also enrols the device in campusca's certificate-only MDM,
+    checking in with the same identity; an MDM renewal sends this very profile again (same identifier,
+    fresh challenge), which replaces it on the phone (docs/mdm.md).
+    """
     settings = authority.settings
     org = person.department.organisation
     identifier = device_identifier(person, device.udid)
@@ -165,4 +177,25 @@ def final_device_profile(
         encrypted_to=encrypted_to,
         ca_certificates=list(reversed(authority.chain())),
         expiration_date=vpn_expiration(authority),
+        mdm=_mdm(authority, identifier, str(identity["PayloadUUID"]), mdm_topic) if mdm_topic else None,
     )
+
+
+def _mdm(authority: Authority, identifier: str, identity_uuid: str, topic: str) -> Payload:
+    base = authority.settings.public_url.rstrip("/")
+    return mdm_payload(
+        identifier=f"{identifier}.mdm",
+        server_url=base + MDM_SERVER_PATH,
+        check_in_url=base + MDM_CHECKIN_PATH,
+        topic=topic,
+        identity_payload_uuid=identity_uuid,
+    )
+
+
+def active_mdm_topic(session: Session) -> str | None:
+    """The push Topic when MDM is on (a push certificate is imported), else None."""
+    return session.execute(
+        select(MdmPushCertificate.topic)
+        .where(MdmPushCertificate.active.is_(True))
+        .order_by(MdmPushCertificate.id.desc())
+    ).scalar()

@@ -139,9 +139,12 @@ def _consider(
         if device is None or device.state == "retired":
             return None
         devices.refresh_state(authority, session, device)
-        due = _due_certificates(authority, session, device, now + window)
+        due = due_certificates(authority, session, device, now + window)
         if not due or _has_open_invitation(session, device, now):
             return None
+        if not authority.settings.public_url.startswith("https://"):
+            log.warning("device %s needs a renewal invitation, but public_url is not https", device.udid)
+            return None  # an invitation link needs https (create_invitation refuses); nothing is recorded
         reason = "revoked" if any(c.status == "revoked" for c in due) else "expiring"
         created = create_invitation(
             authority, session, username=device.person.username, channel=device.channel,
@@ -173,7 +176,7 @@ def _consider(
         return invitation, created.message_id
 
 
-def _due_certificates(
+def due_certificates(
     authority: Authority, session: Session, device: Device, horizon: datetime
 ) -> list[devices.DeviceCertificate]:
     """This generation's certificates that are revoked or expire before `horizon`, not yet acted upon."""
@@ -182,9 +185,14 @@ def _due_certificates(
         .where(Enrollment.device_id == device.id, Enrollment.final_profile_sent_at.is_not(None))
         .order_by(Enrollment.id.desc())
     ).first()
-    if latest is None:
+    certificates = devices.device_certificates(authority, session, device)  # newest first
+    if latest is not None:
+        current = [c for c in certificates if c.issued_at >= latest[0]]
+    elif _enrolled_by_scep_alone(session, device):
+        # No over-the-air enrollment: its newest certificate is the one in use (RenewalReq replaces it).
+        current = certificates[:1]
+    else:
         return []  # never got its final profile: nothing of value to renew
-    current = [c for c in devices.device_certificates(authority, session, device) if c.issued_at >= latest[0]]
     triggered = set(
         session.execute(
             select(RenewalTrigger.serial_hex).where(
@@ -197,6 +205,10 @@ def _due_certificates(
         for c in current
         if serial_to_hex(c.serial) not in triggered and (c.status == "revoked" or c.not_after <= horizon)
     ]
+
+
+def _enrolled_by_scep_alone(session: Session, device: Device) -> bool:
+    return session.execute(select(Enrollment.id).where(Enrollment.device_id == device.id)).first() is None
 
 
 def _has_open_invitation(session: Session, device: Device, now: datetime) -> bool:

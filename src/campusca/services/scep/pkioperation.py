@@ -38,6 +38,7 @@ from campusca.services.ca.issuance import (
 from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import ChallengeRejected, NotFound, PolicyViolation, ServiceError
 from campusca.services.scep.challenges import consume_challenge, expected_name, find_challenge
+from campusca.services.scep.device_records import record_scep_device
 from campusca.services.scep.renewal_auth import authorise_renewal, signed_by_us
 
 SCEP_ACTOR = "scep"
@@ -159,6 +160,7 @@ def issue_for_enrollment(
     row.certificate_id = issued.id
     row.status = "issued"
     row.updated_at = authority.now()
+    record_scep_device(authority, session, row, actor=actor)
     session.flush()
     return issued.certificate
 
