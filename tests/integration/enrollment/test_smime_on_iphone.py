@@ -32,6 +32,7 @@ MAIL = {
     "mail_outgoing_host": "smtp.example.edu",
     "mail_outgoing_port": 587,
 }
+AGENT_PASSPHRASE = "quiet lantern orbit mosaic"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -176,8 +177,20 @@ def test_the_page_refuses_other_peoples_devices_escrow_off_and_devices_not_enrol
     assert _ask(site, bob, device_id).status_code == 404
     assert bob.get(f"{site.url}/my/devices/{device_id}/smime-profile").status_code == 404
 
+    # Physics escrows in quorum mode: only its recovery agents' shares open the archive, so no profile.
+    smime.add_escrow_agent(site.authority, username="rita", dept_name="Physics", actor="test")
+    smime.set_escrow_policy(site.authority, dept_name="Physics", enabled=True, mode="quorum", approvals=1,
+                            passphrases={"rita": AGENT_PASSPHRASE}, actor="test")  # fmt: skip
+    smime.issue_smime_bundle(site.authority, username="alice", actor="test")
+    page = phone.browser.get(f"{site.url}/my/devices/{device_id}/smime-profile")
+    assert "escrowed by Example University / Physics in quorum mode" in page.text
+    assert (
+        "recovery agents, who must approve a key recovery first" in page.text
+        and "Download the profile" not in page.text
+    )
+    assert _ask(site, phone.browser, device_id).status_code == 422
+
     # A device reported lost is retired: nothing more goes to it.
-    smime.set_escrow_policy(site.authority, org_name=ORG, enabled=True, mode="simple", actor="test")
     ota.report_lost(site.authority, username="alice", device_id=device_id, actor="person:alice")
     refused = _ask(site, phone.browser, device_id)
     assert refused.status_code == 422 and "This device is retired, not enrolled" in refused.text
