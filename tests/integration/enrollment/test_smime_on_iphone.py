@@ -155,6 +155,14 @@ def test_alice_installs_her_escrowed_and_a_new_signing_identity_on_her_iphone(
     assert replaced.revocation_reason == "superseded"
     assert ca.certificate_of_person(site.authority, bundle.signing.serial, "alice").status == "valid"
 
+    # Reported lost: the phone's signing certificate and the encryption certificate it carried go with it.
+    second = _identity(again["PayloadContent"][0])[1].serial_number
+    ota.report_lost(site.authority, username="alice", device_id=device_id, actor="person:alice")
+    for serial in (second, bundle.encryption.serial):
+        lost = ca.certificate_of_person(site.authority, serial, "alice")
+        assert lost.revocation_reason == "keyCompromise", (format(serial, "x"), lost)
+    assert ca.certificate_of_person(site.authority, bundle.signing.serial, "alice").status == "valid"
+
 
 def test_the_page_refuses_other_peoples_devices_escrow_off_and_devices_not_enrolled(
     site: EnrollmentSite,

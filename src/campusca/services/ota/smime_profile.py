@@ -13,7 +13,6 @@ device's own certificate, so only that phone can open it. Every issuance is audi
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 
@@ -28,22 +27,21 @@ from campusca.config import Settings
 from campusca.db.escrow import EscrowDomainKeyRow, KeyCustody
 from campusca.db.ids import get_row
 from campusca.db.models import Certificate, Person
-from campusca.db.ota import Device, DeviceEvent
+from campusca.db.ota import Device
 from campusca.keys import KeyType, generate_private_key
 from campusca.pki.crl import RevocationReason
 from campusca.pki.pkcs12 import export_pkcs12
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate, issue_certificate
-from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import EscrowDisabled, NotFound, PolicyViolation, ServiceError
 from campusca.services.ota import profiles
+from campusca.services.ota.device_smime import SENT_EVENT, revoke_sent
 from campusca.services.ota.devices import DeviceView, device_certificates, device_view, record_event
 from campusca.services.smime.escrow_keys import QUORUM, domain_decrypter, recover_key
 from campusca.services.smime.escrow_policy import effective_policy
 from campusca.services.smime.issue import ENCRYPTION, SIGNING
 
-SENT_EVENT = "smime_profile_sent"
 Pkcs12Key = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 ENROLLED_STATES = ("enrolled", "renewal_invited")
 
@@ -112,7 +110,8 @@ def issue_smime_profile(
         device = _own(session, username, device_id)
         ready = _ready(authority, session, device, device_view(authority, session, device))
         encryption_key = _identity_key(recover_key(ready.custody, domain_decrypter(authority, ready.key_row)))
-        superseded = _supersede_earlier(authority, session, device, actor)
+        superseded = revoke_sent(authority, session, device, reason=RevocationReason.SUPERSEDED, actor=actor,
+                                 why="a new S/MIME profile was made for the device", roles=("signing",))  # fmt: skip
         signing = issue_certificate(
             authority,
             session,
@@ -252,23 +251,6 @@ def _current_custody(authority: Authority, session: Session, person: Person) -> 
             "so it cannot put it on a phone; import your PKCS#12 file instead"
         )
     return row
-
-
-def _supersede_earlier(authority: Authority, session: Session, device: Device, actor: str) -> list[int]:
-    """Revoke (superseded) the signing certificates of earlier S/MIME profiles of this device."""
-    events = session.execute(
-        select(DeviceEvent).where(DeviceEvent.device_id == device.id, DeviceEvent.event == SENT_EVENT)
-    ).scalars()
-    revoked = []
-    for event in events:
-        serial = int(json.loads(event.details)["signing_serial"], 16)
-        row = find_certificate(session, serial)
-        if row is not None and row.revoked_at is None and row.not_after > authority.now():
-            revoke_certificate(authority, session, serial=serial, reason=RevocationReason.SUPERSEDED,
-                               actor=actor, audit_details={"why": "a new S/MIME profile was made for the device",
-                                                           "device": device.udid})  # fmt: skip
-            revoked.append(serial)
-    return revoked
 
 
 def _identity_key(key: PrivateKeyTypes) -> Pkcs12Key:
