@@ -155,8 +155,16 @@ def test_alice_installs_her_escrowed_and_a_new_signing_identity_on_her_iphone(
     assert replaced.revocation_reason == "superseded"
     assert ca.certificate_of_person(site.authority, bundle.signing.serial, "alice").status == "valid"
 
+    # The operator's equivalent: `campusca device smime-profile UDID --out FILE`.
+    written = site.ca.home.parent / "alice.mobileconfig"
+    summary = site.ca.cli_json("device", "smime-profile", phone.udid, "--out", str(written))
+    assert isinstance(summary, dict) and summary["owner"] == "alice" and summary["mail_account"] is True
+    by_cli = _open_on_phone(phone, written.read_bytes())
+    assert _identity(by_cli["PayloadContent"][1])[1] == bundle.encryption.certificate
+    assert summary["superseded"] == [format(_identity(again["PayloadContent"][0])[1].serial_number, "x")]
+
     # Reported lost: the phone's signing certificate and the encryption certificate it carried go with it.
-    second = _identity(again["PayloadContent"][0])[1].serial_number
+    second = _identity(by_cli["PayloadContent"][0])[1].serial_number
     ota.report_lost(site.authority, username="alice", device_id=device_id, actor="person:alice")
     for serial in (second, bundle.encryption.serial):
         lost = ca.certificate_of_person(site.authority, serial, "alice")
