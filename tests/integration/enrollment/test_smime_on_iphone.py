@@ -147,6 +147,10 @@ def test_alice_installs_her_escrowed_and_a_new_signing_identity_on_her_iphone(
     trail = json.dumps([r.details for r in audit.recent_records(site.authority, limit=500)], default=str)
     assert signing_payload["Password"] not in trail and encryption_payload["Password"] not in trail
     assert records[0].details["signing_serial"] == format(signing_certificate.serial_number, "x")
+    notified = audit.recent_records(site.authority, limit=50, action="smime.device_profile_notified")
+    assert [(r.actor, r.target, r.details["to"]) for r in notified] == [
+        ("person:alice", "person:alice", "alice@example.edu")
+    ]
 
     # A second profile for the phone replaces the first: its signing certificate is revoked as superseded.
     again = _open_on_phone(phone, _ask(site, phone.browser, device_id).content)

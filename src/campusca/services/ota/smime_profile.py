@@ -29,12 +29,14 @@ from campusca.db.ids import get_row
 from campusca.db.models import Certificate, Person
 from campusca.db.ota import Device
 from campusca.keys import KeyType, generate_private_key
+from campusca.notify import EmailMessage, NotifyError
 from campusca.pki.crl import RevocationReason
 from campusca.pki.pkcs12 import export_pkcs12
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate, issue_certificate
 from campusca.services.errors import EscrowDisabled, NotFound, PolicyViolation, ServiceError
+from campusca.services.notifications import make_email_sender
 from campusca.services.ota import profiles
 from campusca.services.ota.device_smime import SENT_EVENT, revoke_sent
 from campusca.services.ota.devices import DeviceView, device_certificates, device_view, record_event
@@ -103,13 +105,18 @@ def smime_profile_outlook(authority: Authority, *, username: str, device_id: int
 def issue_smime_profile(
     authority: Authority, *, username: str, device_id: int, actor: str
 ) -> SmimeDeviceProfile:
-    """Make, audit and sign the device's S/MIME profile in one transaction, committed when this returns."""
+    """Make, audit and sign the device's S/MIME profile in one transaction, committed when this returns.
+
+    The person is told by e-mail afterwards (which device, which certificates), so a profile made by
+    someone who took over their account does not go unnoticed; the notice is audited too.
+    """
     mail = mail_servers(authority.settings)
     signing_key = generate_private_key(_signing_key_type(authority.settings))  # before the write lock
     with authority.db.write() as session:
         device = _own(session, username, device_id)
         ready = _ready(authority, session, device, device_view(authority, session, device))
         encryption_key = _identity_key(recover_key(ready.custody, domain_decrypter(authority, ready.key_row)))
+        encryption_certificate = x509.load_der_x509_certificate(ready.custody.certificate.der)
         superseded = revoke_sent(authority, session, device, reason=RevocationReason.SUPERSEDED, actor=actor,
                                  why="a new S/MIME profile was made for the device", roles=("signing",))  # fmt: skip
         signing = issue_certificate(
@@ -126,33 +133,9 @@ def issue_smime_profile(
                 "device": device.udid,
             },
         )
-        encryption_certificate = x509.load_der_x509_certificate(ready.custody.certificate.der)
-        profile = _profile(
-            authority,
-            ready,
-            mail,
-            (signing_key, signing.certificate),
-            (encryption_key, encryption_certificate),
-        )
-        now = authority.now()
-        record_event(session, device, SENT_EVENT, now, {"signing_serial": signing.serial_hex,
-                     "encryption_serial": ready.custody.certificate.serial_hex})  # fmt: skip
-        audit.record(
-            session,
-            actor=actor,
-            action="smime.device_profile_issued",
-            target=f"person:{ready.person.username}",
-            details={
-                "device": device.udid,
-                "signing_serial": signing.serial_hex,
-                "encryption_serial": format(encryption_certificate.serial_number, "x"),
-                "encryption_key_from": ready.scope,
-                "superseded": [format(s, "x") for s in superseded],
-                "mail_account": mail is not None,
-            },
-            at=now,
-        )
-        return SmimeDeviceProfile(
+        identities = ((signing_key, signing.certificate), (encryption_key, encryption_certificate))
+        profile = _profile(authority, ready, mail, *identities)
+        made = SmimeDeviceProfile(
             device_id=device.id,
             udid=device.udid,
             signing_serial=signing.serial,
@@ -162,6 +145,59 @@ def issue_smime_profile(
             file_name=f"{ready.person.username}-smime.mobileconfig",
             signed_profile=profiles.sign(authority, profile),
         )
+        _record(authority, session, ready, made, actor)
+        notice = _notice(ready, made)
+    _notify(authority, notice, actor, target=f"person:{username}")
+    return made
+
+
+def _record(
+    authority: Authority, session: Session, ready: _Ready, made: SmimeDeviceProfile, actor: str
+) -> None:
+    """The device event `device_smime` reads later, and the audit record (serials, never keys or passwords)."""
+    now = authority.now()
+    signing, encryption = format(made.signing_serial, "x"), format(made.encryption_serial, "x")
+    sent = {"signing_serial": signing, "encryption_serial": encryption}
+    record_event(session, ready.device, SENT_EVENT, now, sent)
+    audit.record(
+        session,
+        actor=actor,
+        action="smime.device_profile_issued",
+        target=f"person:{ready.person.username}",
+        details={
+            "device": made.udid,
+            **sent,
+            "encryption_key_from": ready.scope,
+            "superseded": [format(s, "x") for s in made.superseded],
+            "mail_account": made.mail_account,
+        },
+        at=now,
+    )
+
+
+def _notice(ready: _Ready, made: SmimeDeviceProfile) -> EmailMessage:
+    device = ready.device.device_name or ready.device.product or ready.device.udid
+    body = (
+        f"Hello {ready.person.name or ready.person.username},\n\nyour S/MIME certificates were put in a profile "
+        f"for your device {device}: your encryption certificate {made.encryption_serial:x} (its key from "
+        f"escrow) and a new signing certificate {made.signing_serial:x} for that device only.\n"
+        "If you did not ask for this, report the device lost and tell your help desk.\n"
+    )
+    return EmailMessage(
+        to=ready.person.email, subject="Your S/MIME certificates were put on a device", body=body
+    )
+
+
+def _notify(authority: Authority, message: EmailMessage, actor: str, *, target: str) -> None:
+    """Send the notice after the commit and audit whether it went out (as recoveries do)."""
+    try:
+        make_email_sender(authority.settings).send_email(message)
+        action, details = "smime.device_profile_notified", {"to": message.to}
+    except NotifyError as error:
+        action, details = "smime.device_profile_notify_failed", {"to": message.to, "error": str(error)[:200]}
+    with authority.db.write() as session:
+        audit.record(session, actor=actor, action=action, target=target, details=details,
+                     at=authority.now())  # fmt: skip
 
 
 def mail_servers(settings: Settings) -> MailServers | None:
