@@ -197,6 +197,11 @@ def test_the_page_refuses_other_peoples_devices_escrow_off_and_devices_not_enrol
     assert _ask(site, bob, device_id).status_code == 404
     assert bob.get(f"{site.url}/my/devices/{device_id}/smime-profile").status_code == 404
 
+    # Escrow turned on after the pair was issued: the current key was never archived.
+    smime.set_escrow_policy(site.authority, org_name=ORG, enabled=True, mode="simple", actor="test")
+    page = phone.browser.get(f"{site.url}/my/devices/{device_id}/smime-profile")
+    assert "holds no copy of the key of your current encryption certificate" in page.text
+
     # Physics escrows in quorum mode: only its recovery agents' shares open the archive, so no profile.
     smime.add_escrow_agent(site.authority, username="rita", dept_name="Physics", actor="test")
     smime.set_escrow_policy(site.authority, dept_name="Physics", enabled=True, mode="quorum", approvals=1,
