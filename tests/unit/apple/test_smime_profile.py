@@ -153,3 +153,12 @@ def test_smime_profile_refuses_a_mail_payload_pointing_elsewhere(pki: Pki) -> No
 def test_pkcs12_payload_needs_a_password() -> None:
     with pytest.raises(PayloadInvalid, match="password"):
         pkcs12_payload(b"\x30\x00", password="", identifier="edu.example.p12", display_name="x")
+
+
+def test_schema_check_finds_a_mail_certificate_uuid_of_the_wrong_format(pki: Pki) -> None:
+    signing, encryption = _identities(pki)
+    mail = _mail(signing, encryption)
+    mail["SMIMEEncryptionCertificateUUID"] = encryption["PayloadUUID"] = "not-a-uuid"
+    profile = {"PayloadType": "Configuration", "PayloadVersion": 1, "PayloadIdentifier": "edu.example.x",
+               "PayloadUUID": "U", "PayloadDisplayName": "x", "PayloadContent": [signing, encryption, mail]}  # fmt: skip
+    assert any("does not match the format" in p for p in profile_problems(profile))

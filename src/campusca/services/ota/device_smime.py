@@ -2,8 +2,9 @@
 
 `smime_profile` records each profile it sends as a device event naming the new signing certificate and
 the escrowed encryption certificate it carried. A later profile for the device supersedes the earlier
-signing certificate; a device revoked or reported lost takes both with it (`devices.revoke_device`), since
-whoever holds the phone holds those keys. Kept apart from `smime_profile` so `devices` can use it.
+signing certificate; a revoked device takes its signing certificate with it, and a lost (keyCompromise) or
+retired one the encryption certificate too, since whoever holds the phone holds that key
+(`devices.revoke_device`). Kept apart from `smime_profile` so `devices` can use it.
 """
 
 from __future__ import annotations

@@ -293,9 +293,12 @@ def _revoke_device(
                 audit_details={"device": device.udid},
             )
             revoked.append(format(certificate.serial, "x"))
-    # S/MIME identities put on the device (device_smime): whoever holds the phone holds those keys too.
+    # S/MIME identities put on the device (device_smime): its own signing certificate always goes with it;
+    # the person's encryption certificate only when the phone left their hands (lost, retired).
+    gone = retire or reason is RevocationReason.KEY_COMPROMISE
     why = "the device they were sent to was revoked"
-    smime_serials = revoke_sent(authority, session, device, reason=reason, actor=actor, why=why)
+    roles = ("signing", "encryption") if gone else ("signing",)
+    smime_serials = revoke_sent(authority, session, device, reason=reason, actor=actor, why=why, roles=roles)
     revoked += [format(serial, "x") for serial in smime_serials]
     now = authority.now()
     set_state(session, device, "retired" if retire else "revoked", now, by=actor, reason=reason.value)
