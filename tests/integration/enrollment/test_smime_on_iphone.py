@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from campusca.pki import cms
+from campusca.pki.crl import RevocationReason
 from campusca.services import audit, ca, ota, smime
 from tests.integration.enrollment.conftest import PASSWORD, EnrollmentSite, enrollment_site
 from tests.support.apple_schema import validate_profile
@@ -167,12 +168,15 @@ def test_alice_installs_her_escrowed_and_a_new_signing_identity_on_her_iphone(
     assert _identity(by_cli["PayloadContent"][1])[1] == bundle.encryption.certificate
     assert summary["superseded"] == [format(_identity(again["PayloadContent"][0])[1].serial_number, "x")]
 
-    # Reported lost: the phone's signing certificate and the encryption certificate it carried go with it.
+    # A plain revocation of the device takes the signing certificate made for it, not Alice's encryption one.
     second = _identity(by_cli["PayloadContent"][0])[1].serial_number
+    ota.revoke_device(site.authority, phone.udid, reason=RevocationReason.UNSPECIFIED, actor="test")
+    assert ca.certificate_of_person(site.authority, second, "alice").revocation_reason == "unspecified"
+    assert ca.certificate_of_person(site.authority, bundle.encryption.serial, "alice").status == "valid"
+    # Reported lost: the encryption certificate it carried goes too (whoever holds the phone holds the key).
     ota.report_lost(site.authority, username="alice", device_id=device_id, actor="person:alice")
-    for serial in (second, bundle.encryption.serial):
-        lost = ca.certificate_of_person(site.authority, serial, "alice")
-        assert lost.revocation_reason == "keyCompromise", (format(serial, "x"), lost)
+    lost = ca.certificate_of_person(site.authority, bundle.encryption.serial, "alice")
+    assert lost.revocation_reason == "keyCompromise"
     assert ca.certificate_of_person(site.authority, bundle.signing.serial, "alice").status == "valid"
 
 
