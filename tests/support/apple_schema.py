@@ -2,7 +2,7 @@
 
 The YAML files the tests need are vendored in `tests/vectors/apple-device-management` (MIT, Apple; origin
 in tests/vectors/README.md), so the suite needs nothing outside the repository. Each payload is checked against CommonPayloadKeys plus its own
-schema: required keys, plist types, `rangelist`, `range`, array `repetition`, unknown keys, nested subkeys,
+schema: required keys, plist types, `rangelist`, `range`, `format`, array `repetition`, unknown keys, nested subkeys,
 and keys Apple marks unavailable on iOS. The `Profile Service` top level (phase 1 of OTA) has no schema in
 that repository; its shape here follows Apple's OTA guide (research §2.2).
 """
