@@ -168,8 +168,27 @@ def test_alice_installs_her_escrowed_and_a_new_signing_identity_on_her_iphone(
     assert _identity(by_cli["PayloadContent"][1])[1] == bundle.encryption.certificate
     assert summary["superseded"] == [format(_identity(again["PayloadContent"][0])[1].serial_number, "x")]
 
+    # The RA officer's REST equivalent (a token of that role; an auditor's is refused).
+    token = (
+        site.ca.cli("token", "create", "--role", "ra-officer", "--name", "ra").stdout.strip().splitlines()[-1]
+    )
+    api = f"{site.plain_url}/api/v1/devices/{phone.udid}/smime-profile"
+    by_rest = httpx.post(api, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    assert by_rest.status_code == 200 and by_rest.headers["content-type"].startswith(
+        "application/x-apple-aspen-config"
+    )
+    latest = _open_on_phone(phone, by_rest.content)
+    assert (
+        format(_identity(latest["PayloadContent"][0])[1].serial_number, "x")
+        == by_rest.headers["x-signing-serial"]
+    )
+    auditor = (
+        site.ca.cli("token", "create", "--role", "auditor", "--name", "au").stdout.strip().splitlines()[-1]
+    )
+    assert httpx.post(api, headers={"Authorization": f"Bearer {auditor}"}).status_code == 403
+
     # A plain revocation of the device takes the signing certificate made for it, not Alice's encryption one.
-    second = _identity(by_cli["PayloadContent"][0])[1].serial_number
+    second = _identity(latest["PayloadContent"][0])[1].serial_number
     ota.revoke_device(site.authority, phone.udid, reason=RevocationReason.UNSPECIFIED, actor="test")
     assert ca.certificate_of_person(site.authority, second, "alice").revocation_reason == "unspecified"
     assert ca.certificate_of_person(site.authority, bundle.encryption.serial, "alice").status == "valid"
