@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     smime_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096 | ec-p256 | ec-p384 (ECDH, RFC 5753)
     escrow_domain_key_type: str = "rsa-3072"  # rsa-2048 | rsa-3072 | rsa-4096
     recovery_request_ttl_hours: int = 72
+    # S/MIME on an enrolled iPhone (docs/smime.md): with both mail hosts set, the profile also creates the
+    # person's Mail account with S/MIME on; with neither, it carries the two identities only.
+    mail_incoming_host: str | None = None
+    mail_incoming_protocol: str = "imap"  # imap | pop
+    mail_incoming_port: int | None = None  # None: the protocol's default port
+    mail_outgoing_host: str | None = None
+    mail_outgoing_port: int | None = None  # None: iOS tries 25, 587, 465
+    mail_use_ssl: bool = True
+    mail_login: str = "email"  # email | username: the account's user name on the mail servers
+    mail_account_description: str | None = None  # default: the person's e-mail address
     # SCEP (RFC 8894). Single DES is forbidden by the RFC and SHA-1 is weak: both stay off unless a
     # legacy client (micromdm's scepclient 2.1.0 uses DES-CBC + SHA-1) must enrol.
     scep_allow_single_des: bool = False

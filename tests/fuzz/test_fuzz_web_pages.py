@@ -19,11 +19,13 @@ COOKIE = st.text(alphabet=COOKIE_CHARACTERS, max_size=80)
 FIELDS = st.text(max_size=300) | st.sampled_from(["bob", "admin", "campusca-demo", "", "/my/", "//x.example"])
 PAGES = ["/my/", "/admin/", "/my/certificates/{}.pem", "/login?next={}", "/"]
 PAGES += ["/my/smime", "/my/devices?sent={}", "/my/devices/{}/lost", "/my/recovery", "/agent/recovery?id={}"]
+PAGES += ["/my/devices/{}/smime-profile"]
 FORMS = [
     "/my/smime",
     "/my/smime/strength",
     "/my/devices/invite",
     "/my/devices/{}/lost",
+    "/my/devices/{}/smime-profile",
     "/my/recovery",
     "/my/recovery/{}/collect",
 ]

@@ -2,7 +2,7 @@
 
 The YAML files the tests need are vendored in `tests/vectors/apple-device-management` (MIT, Apple; origin
 in tests/vectors/README.md), so the suite needs nothing outside the repository. Each payload is checked against CommonPayloadKeys plus its own
-schema: required keys, plist types, `rangelist`, `range`, array `repetition`, unknown keys, nested subkeys,
+schema: required keys, plist types, `rangelist`, `range`, `format`, array `repetition`, unknown keys, nested subkeys,
 and keys Apple marks unavailable on iOS. The `Profile Service` top level (phase 1 of OTA) has no schema in
 that repository; its shape here follows Apple's OTA guide (research §2.2).
 """
@@ -170,7 +170,7 @@ def _check_value(value: Any, spec: dict[str, Any], where: str, platform: str, pr
         if not isinstance(value, allowed) or (expected == "<integer>" and isinstance(value, bool)):
             problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
             return
-    if "format" in spec and isinstance(value, str) and not re.match(spec["format"], value):
+    if "format" in spec and isinstance(value, str) and not re.fullmatch(spec["format"], value):
         problems.append(f"{where}: {value!r} does not match the format {spec['format']}")
     if "rangelist" in spec and value not in spec["rangelist"]:
         problems.append(f"{where}: {value!r} is not one of {spec['rangelist']}")
@@ -201,15 +201,19 @@ def _check_profile_references(payloads: list[Any], problems: list[str]) -> None:
     uuids = {p.get("PayloadUUID") for p in dicts}
     for reference in _references(dicts):
         if reference not in uuids:
-            problems.append(
-                f"PayloadContent: PayloadCertificateUUID {reference!r} names no payload of the profile"
-            )
+            problems.append(f"PayloadContent: certificate UUID {reference!r} names no payload of the profile")
+
+
+# Keys whose value is the PayloadUUID of another payload of the same profile (VPN, Mail's S/MIME identities).
+_REFERENCE_KEYS = frozenset(
+    {"PayloadCertificateUUID", "SMIMESigningCertificateUUID", "SMIMEEncryptionCertificateUUID"}
+)
 
 
 def _references(value: Any) -> list[Any]:
     if isinstance(value, dict):
-        found = [v for k, v in value.items() if k == "PayloadCertificateUUID"]
-        return found + [r for k, v in value.items() if k != "PayloadCertificateUUID" for r in _references(v)]
+        found = [v for k, v in value.items() if k in _REFERENCE_KEYS]
+        return found + [r for k, v in value.items() if k not in _REFERENCE_KEYS for r in _references(v)]
     if isinstance(value, list):
         return [r for item in value for r in _references(item)]
     return []

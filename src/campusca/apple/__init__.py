@@ -48,6 +48,7 @@ from campusca.apple.profile import (
     serialize_profile,
     sign_profile,
 )
+from campusca.apple.smime_profile import MailServers, mail_payload, pkcs12_payload, smime_profile
 from campusca.apple.types import Payload, PlistValue, new_payload_uuid
 from campusca.apple.vpn import (
     DeadPeerDetectionRate,
@@ -84,6 +85,7 @@ __all__ = [
     "DeviceSignatureInvalid",
     "EncryptionAlgorithm",
     "IntegrityAlgorithm",
+    "MailServers",
     "Payload",
     "PayloadInvalid",
     "PlistValue",
@@ -92,14 +94,17 @@ __all__ = [
     "configuration_profile",
     "final_profile",
     "ikev2_vpn_payload",
+    "mail_payload",
     "new_payload_uuid",
     "parse_device_attributes",
     "passcode_policy_payload",
     "pkcs1_certificate_payload",
+    "pkcs12_payload",
     "profile_service_payload",
     "root_certificate_payload",
     "scep_payload",
     "serialize_profile",
     "sign_profile",
+    "smime_profile",
     "subject_from_name",
 ]

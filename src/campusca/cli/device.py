@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from campusca.cli._common import CLI_ACTOR, emit_json, state, table
+from campusca.cli.smime import create_files, discard_files
 from campusca.pki.certificates import openssl_serial
 from campusca.services import ota
 from campusca.services.ca.revocation import parse_reason
@@ -105,3 +108,40 @@ def device_policy(
         emit_json(policy.to_json())
         return
     table(f"Passcode policy of {org}", ["field", "value"], [[k, v] for k, v in policy.to_json().items()])
+
+
+@device_app.command("smime-profile")
+def device_smime_profile(
+    ctx: typer.Context,
+    udid: str,
+    out: Path = typer.Option(
+        ..., "--out", help="The .mobileconfig to write (signed, encrypted to the device)"
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """The owner's S/MIME identities for their enrolled device: escrowed encryption key, new signing key."""
+    authority = state(ctx).authority()
+    device = ota.show_device(authority, udid)
+    handles = create_files([out])  # before issuing: a file that cannot be written changes nothing
+    try:
+        made = ota.issue_smime_profile(authority, username=device.owner, device_id=device.id, actor=CLI_ACTOR)
+    except BaseException:
+        discard_files([out], handles)
+        raise
+    with handles[0] as handle:
+        handle.write(made.signed_profile)
+    summary = {
+        "device": made.udid,
+        "owner": device.owner,
+        "signing_serial": format(made.signing_serial, "x"),
+        "encryption_serial": format(made.encryption_serial, "x"),
+        "superseded": [format(s, "x") for s in made.superseded],
+        "mail_account": made.mail_account,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    typer.echo(
+        f"wrote {out}: S/MIME profile for {made.udid} ({device.owner}); signing certificate "
+        f"{summary['signing_serial']}, encryption certificate {summary['encryption_serial']}"
+    )

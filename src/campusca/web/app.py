@@ -18,6 +18,7 @@ from campusca.web._body import BodyLimitMiddleware
 from campusca.web.admission import WriteAdmission
 from campusca.web.agent_pages import router as agent_pages_router
 from campusca.web.api import certificates as api_certificates
+from campusca.web.api import device_smime as api_device_smime
 from campusca.web.api import devices as api_devices
 from campusca.web.api import directory as api_directory
 from campusca.web.api import escrow as api_escrow
@@ -52,6 +53,7 @@ def create_app(authority: Authority) -> FastAPI:
     api.include_router(api_recovery.router)
     api.include_router(api_invitations.router)
     api.include_router(api_devices.router)
+    api.include_router(api_device_smime.router)
     app.include_router(api)
     app.include_router(crl.router)
     app.include_router(ocsp.router)

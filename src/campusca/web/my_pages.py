@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from campusca.errors import CampusCAError
 from campusca.services import ca, ota, smime
 from campusca.services.people import WebIdentity
-from campusca.web import my_device_pages, my_recovery_pages, my_smime_pages
+from campusca.web import my_device_pages, my_device_smime_pages, my_recovery_pages, my_smime_pages
 from campusca.web.pages import AuthorityDep, error_page, openssl_serial, render, signed_in, status_of
 
 router = APIRouter(prefix="/my", include_in_schema=False)
-for _section in (my_smime_pages, my_device_pages, my_recovery_pages):
+for _section in (my_smime_pages, my_device_pages, my_device_smime_pages, my_recovery_pages):
     router.include_router(_section.router)
 Me = Annotated[WebIdentity, Depends(signed_in)]
 

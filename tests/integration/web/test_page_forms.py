@@ -29,6 +29,7 @@ PEOPLE_FORMS = {
     "/my/recovery/1/withdraw": {},
     "/my/devices/invite": {"channel": "email"},
     "/my/devices/1/lost": {},
+    "/my/devices/1/smime-profile": {},
 }
 AGENT_FORMS = {
     "/agent/recovery": {"username": "mary", "case": "case 7"},
@@ -77,6 +78,7 @@ ERRORS = {
     "/login/nothing-here": 404,
     "/my/devices/not-a-number/lost": 422,
     "/my/devices/999/lost": 404,
+    "/my/devices/999/smime-profile": 404,
 }
 
 

@@ -42,6 +42,12 @@ from campusca.services.ota.reenrollment import RenewalReport
 from campusca.services.ota.reenrollment import acquire_lease as acquire_renewal_lease
 from campusca.services.ota.reenrollment import release_lease as release_renewal_lease
 from campusca.services.ota.reenrollment import run_once as run_renewal_round
+from campusca.services.ota.smime_profile import (
+    SmimeDeviceProfile,
+    SmimeProfileOutlook,
+    issue_smime_profile,
+    smime_profile_outlook,
+)
 
 __all__ = [
     "DEVICE_STATES",
@@ -55,6 +61,8 @@ __all__ = [
     "PasscodePolicy",
     "RenewalReport",
     "SentInvitation",
+    "SmimeDeviceProfile",
+    "SmimeProfileOutlook",
     "acquire_renewal_lease",
     "check_enrollment_link",
     "decline_on_link",
@@ -65,6 +73,7 @@ __all__ = [
     "handle_device_request",
     "invitation_views",
     "invitations",
+    "issue_smime_profile",
     "list_devices",
     "log_in_on_link",
     "own_device",
@@ -81,5 +90,6 @@ __all__ = [
     "send_invitation",
     "set_passcode_policy",
     "show_device",
+    "smime_profile_outlook",
     "withdraw_invitation",
 ]

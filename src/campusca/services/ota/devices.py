@@ -21,6 +21,7 @@ from campusca.services.authority import Authority
 from campusca.services.ca.issuance import find_certificate
 from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound
+from campusca.services.ota.device_smime import revoke_sent
 from campusca.services.ota.mdm_status import MdmStatus, mdm_status
 from campusca.services.people.registry import get_person
 from campusca.services.scep.enrollments import enrollments_for_device
@@ -297,6 +298,13 @@ def _revoke_device(
                 audit_details={"device": device.udid},
             )
             revoked.append(format(certificate.serial, "x"))
+    # S/MIME identities put on the device (device_smime): its own signing certificate always goes with it;
+    # the person's encryption certificate only when the phone left their hands (lost, retired).
+    gone = retire or reason is RevocationReason.KEY_COMPROMISE
+    why = "the device they were sent to was revoked"
+    roles = ("signing", "encryption") if gone else ("signing",)
+    smime_serials = revoke_sent(authority, session, device, reason=reason, actor=actor, why=why, roles=roles)
+    revoked += [format(serial, "x") for serial in smime_serials]
     now = authority.now()
     set_state(session, device, "retired" if retire else "revoked", now, by=actor, reason=reason.value)
     audit.record(
