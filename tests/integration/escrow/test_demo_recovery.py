@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.pkcs12 import load_pkcs12
 
 FAST = {"CAMPUSCA_SMIME_KEY_TYPE": "rsa-2048", "CAMPUSCA_ESCROW_DOMAIN_KEY_TYPE": "rsa-2048"}
@@ -43,5 +44,7 @@ def test_the_demo_shows_a_lost_key_recovery_with_a_new_signing_certificate(tmp_p
     assert isinstance(signing, dict)
     assert released["revoked_signing"] == [signing["serial"]]
     contents = load_pkcs12((tmp_path / "recovered.p12").read_bytes(), b"recovered for mary")
-    in_file = {format(c.serial_number, "x") for c in (contents.certificate, *(c for _, c in contents.extra))}
+    in_file = {
+        openssl_serial(c.serial_number) for c in (contents.certificate, *(c for _, c in contents.extra))
+    }
     assert released["new_signing_certificate"] in in_file and released["new_certificate"] in in_file

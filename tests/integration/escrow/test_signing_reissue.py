@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from campusca.db.models import Certificate
+from campusca.pki.certificates import openssl_serial
 from campusca.pki.pkcs12 import load_pkcs12
 from campusca.services.authority import Authority
 from campusca.services.smime import recovery
@@ -30,13 +31,13 @@ def test_a_release_without_reissue_names_the_signing_certificate_still_valid(aut
     enable_escrow(authority)
     mary = issue(authority, "mary")
     released = release_lost_key(authority, request_id=_approved(authority), password=PASSWORD, actor="cli")
-    assert released.signing_still_valid == (mary.signing.serial_hex,)
+    assert released.signing_still_valid == (openssl_serial(mary.signing.serial),)
     assert released.new_signing_serial is None and _reason(authority, mary.signing.serial_hex) is None
     again = reissue_signing(authority, username="mary", password=PASSWORD, actor="cli")
-    assert again.revoked == (mary.signing.serial_hex,)
+    assert again.revoked == (openssl_serial(mary.signing.serial),)
     assert _reason(authority, mary.signing.serial_hex) == "superseded"
     certificate = load_pkcs12(again.pkcs12, PASSWORD.encode()).certificate
-    assert format(certificate.serial_number, "x") == again.new_serial
+    assert openssl_serial(certificate.serial_number) == again.new_serial
 
 
 def test_a_release_with_reissue_replaces_the_signing_certificate_in_the_same_file(
@@ -47,9 +48,12 @@ def test_a_release_with_reissue_replaces_the_signing_certificate_in_the_same_fil
     released = release_lost_key(
         authority, request_id=_approved(authority), password=PASSWORD, actor="cli", reissue_signing=True
     )
-    assert released.revoked_signing == (mary.signing.serial_hex,) and released.signing_still_valid == ()
+    assert (
+        released.revoked_signing == (openssl_serial(mary.signing.serial),)
+        and released.signing_still_valid == ()
+    )
     assert _reason(authority, mary.signing.serial_hex) == "superseded"
     contents = load_pkcs12(released.pkcs12, PASSWORD.encode())
-    assert format(contents.certificate.serial_number, "x") == released.new_serial  # decryption key first
-    in_file = [format(c.serial_number, "x") for _, c in contents.extra]
-    assert in_file[0] == released.new_signing_serial and mary.encryption.serial_hex in in_file
+    assert openssl_serial(contents.certificate.serial_number) == released.new_serial  # decryption key first
+    in_file = [openssl_serial(c.serial_number) for _, c in contents.extra]
+    assert in_file[0] == released.new_signing_serial and openssl_serial(mary.encryption.serial) in in_file

@@ -144,7 +144,7 @@ def release_lost_key(
             extra=older,
         )
         serials = tuple(_serial(c) for c, _ in history)
-        new_signing = signing.pair.issued.serial_hex if signing.pair is not None else None
+        new_signing = openssl_serial(signing.pair.issued.serial) if signing.pair is not None else None
         _mark_released(
             authority,
             session,
@@ -258,7 +258,7 @@ def _signing(
     """Re-issue the signing certificate when asked (and the person is active); else name the ones still valid."""
     person = request.person
     if key is None or not person.active:
-        valid = tuple(format(s, "x") for s in valid_signing_serials(session, person, authority.now()))
+        valid = tuple(openssl_serial(s) for s in valid_signing_serials(session, person, authority.now()))
         return _Signing(None, (), valid)
     pair, revoked = reissue_signing_in(
         authority, session, person, key=key, actor=actor, details={"recovery_request": request.id}

@@ -84,7 +84,7 @@ def reissue_signing_in(
             actor=actor,
             audit_details={"why": "signing key lost; a new signing certificate was issued", **details},
         )
-        revoked.append(format(serial, "x"))
+        revoked.append(openssl_serial(serial))
     pair = issue_one(authority, session, person, SIGNING, None, actor, {"escrowed": False, **details}, key)
     return pair, tuple(revoked)
 
