@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     crl_validity_hours: int = 24
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
+    # Pre-produced OCSP answers kept per serve process (LRU by count; about 1.5 KB each).
+    ocsp_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
+    # Each serve process re-reads the CAs' change counters at most this often, and a revocation call
+    # returns only this long after its commit, so every process answers `revoked` once it has returned.
+    # Every node must use the same value.
+    ocsp_status_check_ms: int = Field(default=100, ge=0, le=10_000)
     max_body_bytes: int = 2 * 1024 * 1024
     # Back-pressure per serve process (docs/architecture.md): writes running at once, writes admitted
     # (running + queued) before new ones get 503 + Retry-After, and the longest a queued write waits.

@@ -52,7 +52,6 @@ def create_app(authority: Authority) -> FastAPI:
     api.include_router(api_devices.router)
     app.include_router(api)
     app.include_router(crl.router)
-    app.include_router(ocsp.router)
     app.include_router(public_directory.router)
     app.include_router(scep_endpoint.router)
     app.include_router(enroll.router)
@@ -81,6 +80,8 @@ def create_app(authority: Authority) -> FastAPI:
         queue_limit=authority.settings.write_queue_limit,
         max_wait=authority.settings.write_wait_seconds,
     )
+    # Outside everything else: answers /ocsp from memory without routing, dependencies or a thread.
+    app.add_middleware(ocsp.OcspEndpoint, authority=authority)
     return app
 
 

@@ -7,7 +7,7 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import certificates, issuance, ocsp, overview, revocation
+from campusca.services.ca import certificates, issuance, ocsp, overview, preproduced, revocation
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
@@ -17,6 +17,7 @@ from campusca.services.ca.certificates import (
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.ocsp import OcspResult, answer_ocsp
 from campusca.services.ca.overview import CertificateCounts, certificate_counts, certificate_of_person
+from campusca.services.ca.preproduced import PreproducedAnswers
 from campusca.services.ca.revocation import (
     RevocationResult,
     current_crl,
@@ -29,6 +30,7 @@ __all__ = [
     "CertificateCounts",
     "CertificateView",
     "OcspResult",
+    "PreproducedAnswers",
     "RevocationResult",
     "answer_ocsp",
     "certificate_counts",
@@ -43,6 +45,7 @@ __all__ = [
     "overview",
     "parse_reason",
     "parse_serial",
+    "preproduced",
     "refresh_crls",
     "revocation",
     "revoke_by_serial",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from campusca.pki.errors import PkiError
 from campusca.services import audit
 from campusca.services.authority import Authority, LoadedCA
 from campusca.services.ca.issuance import find_certificate
+from campusca.services.ca.ocsp import status_counter
 from campusca.services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -68,7 +70,8 @@ def revoke_certificate(
     """Mark a certificate revoked and audit it in `session`'s transaction.
 
     Its CA's CRL is re-signed once the transaction has committed (`after_commit`), so the write lock
-    is never held while signing; OCSP reads the database and answers revoked at the commit.
+    is never held while signing. Its CA's change counter moves in the same transaction, and the
+    transaction's caller returns only once every OCSP responder process has seen it.
     """
     row = find_certificate(session, serial)
     if row is None:
@@ -88,9 +91,25 @@ def revoke_certificate(
         at=now,
     )
     ca = authority.ca_by_id(row.ca_id)
+    # Every serve process drops its pre-produced OCSP answers for this CA when it sees the counter move.
+    audit.next_counter(session, status_counter(ca.slug))
+    committed_at: list[float] = []
+    after_commit(session, ("committed", ca.id), lambda: committed_at.append(time.monotonic()))
     after_commit(session, ("crl", ca.id), lambda: republish_crl(authority, ca, actor=actor))
+    after_commit(session, ("ocsp", ca.id), lambda: _wait_until_ocsp_sees(authority, committed_at[0]))
     metrics.CERTIFICATES_REVOKED.labels(reason=reason.value).inc()
     return RevocationResult(serial=serial, revoked_at=now, reason=reason, crl_number=None, ca_id=ca.id)
+
+
+def _wait_until_ocsp_sees(authority: Authority, committed_at: float) -> None:
+    """Return only once every serve process has re-read the change counters since the commit.
+
+    Each process re-reads them at most `ocsp_status_check_ms` after its previous read began
+    (`preproduced.PreproducedAnswers`), so from then on no pre-produced `good` answer is served.
+    """
+    remaining = committed_at + authority.settings.ocsp_status_check_ms / 1000 - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)  # not synchronisation of a test: the visibility promise of a revocation
 
 
 def revoke_by_serial(
