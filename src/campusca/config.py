@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     pkcs11_pin: str | None = Field(default=None, repr=False)
     # CRLs are published for this long and re-signed when less than half of it is left.
     crl_validity_hours: int = 24
+    # After a revocation the full CRL is re-signed at once only up to this many entries; above, the
+    # delta CRL lists it at once and the scheduler re-signs the full CRL (docs/ca-core.md, "CRLs").
+    crl_inline_entries: int = Field(default=100_000, ge=0)
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
     # Pre-produced OCSP answers kept per serve process (LRU by count; about 1.5 KB each).

@@ -16,8 +16,9 @@ from campusca.pki.ocsp import CertStatus, OcspQuery
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.ca.certificates import issue_from_csr
+from campusca.services.ca.crls import publish_crl
 from campusca.services.ca.ocsp import answer_ocsp
-from campusca.services.ca.revocation import publish_crl, revoke_certificate
+from campusca.services.ca.revocation import revoke_certificate
 from tests.assertions import crl_number
 from tests.support.ca import make_csr
 from tests.support.postgres import two_nodes_on_postgres

@@ -19,8 +19,8 @@ from campusca.keys import KeyType, create_master_key_file
 from campusca.pki.certificates import PublicationUrls, build_intermediate_ca, build_root_ca
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, ROOT_CA, Authority, open_authority
+from campusca.services.ca.crls import publish_crl
 from campusca.services.ca.issuance import BACKDATE, issue_certificate
-from campusca.services.ca.revocation import publish_crl
 from campusca.services.errors import Conflict
 
 ROOT_VALIDITY_DAYS = 20 * 365

@@ -7,28 +7,24 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import certificates, issuance, ocsp, overview, preproduced, revocation
+from campusca.services.ca import certificates, crls, issuance, ocsp, overview, preproduced, revocation
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
     issue_from_csr,
     list_certificates,
 )
+from campusca.services.ca.crls import CrlDownload, crl_download, current_crl, refresh_crls
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.ocsp import OcspResult, answer_ocsp
 from campusca.services.ca.overview import CertificateCounts, certificate_counts, certificate_of_person
 from campusca.services.ca.preproduced import PreproducedAnswers
-from campusca.services.ca.revocation import (
-    RevocationResult,
-    current_crl,
-    parse_reason,
-    refresh_crls,
-    revoke_by_serial,
-)
+from campusca.services.ca.revocation import RevocationResult, parse_reason, revoke_by_serial
 
 __all__ = [
     "CertificateCounts",
     "CertificateView",
+    "CrlDownload",
     "OcspResult",
     "PreproducedAnswers",
     "RevocationResult",
@@ -36,6 +32,8 @@ __all__ = [
     "certificate_counts",
     "certificate_of_person",
     "certificates",
+    "crl_download",
+    "crls",
     "current_crl",
     "get_certificate",
     "issuance",

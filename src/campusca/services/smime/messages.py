@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from campusca.pki.errors import Pkcs12DecodeError, Pkcs12PasswordError
 from campusca.pki.pkcs12 import Pkcs12Contents, load_pkcs12
 from campusca.services.authority import ISSUING_CA, ROOT_CA, Authority
-from campusca.services.ca.revocation import current_crl
+from campusca.services.ca.crls import current_crl
 from campusca.services.errors import InvalidInput, NotFound
 from campusca.services.smime.lookup import encryption_certificates
 from campusca.smime import (
