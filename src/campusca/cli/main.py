@@ -139,6 +139,9 @@ def serve(
         log_level=authority.settings.log_level,
         proxy_headers=True,
         server_header=False,
+        # uvicorn kills a worker that misses its 5 s health ping: one still starting on a busy machine
+        # (imports, opening the authority) was killed and restarted in a loop, never serving.
+        timeout_worker_healthcheck=60,
     )
 
 
