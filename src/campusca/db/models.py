@@ -162,7 +162,7 @@ class Certificate(Base):
 
 
 class CrlState(Base):
-    """The latest CRL of each CA; its number only ever grows (RFC 5280 §5.2.3)."""
+    """The latest full CRL of each CA; its number only ever grows (RFC 5280 §5.2.3); DER in `crl_chunks`."""
 
     __tablename__ = "crl_state"
 
@@ -171,6 +171,17 @@ class CrlState(Base):
     this_update: Mapped[datetime] = mapped_column(UTCDateTime)
     next_update: Mapped[datetime] = mapped_column(UTCDateTime)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CrlChunk(Base):
+    """The DER of a CA's full CRL in pieces of at most 1 MiB (`crl_state.der` stays empty since 0006)."""
+
+    __tablename__ = "crl_chunks"
+
+    ca_id: Mapped[int] = mapped_column(ForeignKey("certificate_authorities.id"), primary_key=True)
+    crl_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DeltaCrlState(Base):

@@ -2,9 +2,9 @@
 
 Entries are streamed from the partial index `ix_certificates_revoked` (`yield_per`: server-side cursors
 on PostgreSQL) into `pki.crl_stream.write_crl`, which spools them to files and signs a digest, so no
-step holds every revoked certificate. The signed DER is stored in the database (`crl_state.der`,
-`delta_crl_state.der`: every node sees the same CRL) and served from a file per CRL number under
-`<home>/cache/crl/`, written once per node.
+step holds every revoked certificate. The signed DER is stored in the database, so every node serves the
+same CRL: a full CRL in 1 MiB rows of `crl_chunks` (written and read a chunk at a time), a delta CRL in
+`delta_crl_state.der`. Each node serves them from a file per CRL number under `<home>/cache/crl/`.
 
 Full and delta CRLs share one number sequence (counter `crl:<slug>`, RFC 5280 §5.2.4). A delta CRL
 names the full CRL it updates (deltaCRLIndicator) and lists every certificate revoked since that full
@@ -18,14 +18,16 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from campusca.db.models import Certificate, CrlState, DeltaCrlState
+from campusca.db.models import Certificate, CrlChunk, CrlState, DeltaCrlState
 from campusca.pki.crl import RevocationReason, RevokedEntry
 from campusca.pki.crl_stream import write_crl
 from campusca.services import audit
@@ -36,12 +38,13 @@ from campusca.services.errors import NotFound
 DELTA_OVERLAP = timedelta(minutes=5)
 _ROWS_PER_FETCH = 5_000
 _KEEP_OLD_SECONDS = 300
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class _SignedCrl:
     number: int
-    der: bytes
+    path: Path  # a temporary file holding the DER, removed by `_discard`
     this_update: datetime
     next_update: datetime
     entries: int
@@ -69,7 +72,7 @@ def _sign(
     now = authority.now()
     next_update = now + timedelta(hours=authority.settings.crl_validity_hours)
     since = None if base is None else base.this_update - DELTA_OVERLAP
-    with tempfile.TemporaryFile() as out:
+    with tempfile.NamedTemporaryFile(prefix="campusca-crl-", delete=False) as out:
         count = write_crl(
             out,
             issuer_certificate=ca.certificate,
@@ -81,15 +84,24 @@ def _sign(
             delta_base=None if base is None else base.crl_number,
             freshest_url=ca.urls.delta_crl if base is None else None,
         )
-        out.seek(0)
-        der = out.read()
-    return _SignedCrl(number, der, now, next_update, count, None if base is None else base.crl_number)
+    return _SignedCrl(
+        number, Path(out.name), now, next_update, count, None if base is None else base.crl_number
+    )
+
+
+@contextmanager
+def _discarded(signed: _SignedCrl) -> Iterator[_SignedCrl]:
+    try:
+        yield signed
+    finally:
+        signed.path.unlink(missing_ok=True)
 
 
 def publish_crl(authority: Authority, session: Session, ca: LoadedCA, *, actor: str) -> CrlState:
     """Sign a new full CRL for `ca` with the next CRL number and store it, all in `session` (used by init)."""
     number = audit.next_counter(session, f"crl:{ca.slug}")
-    return _store_full(authority, session, ca, _sign(authority, session, ca, number), actor=actor)
+    with _discarded(_sign(authority, session, ca, number)) as signed:
+        return _store_full(authority, session, ca, signed, actor=actor)
 
 
 def republish_crl(authority: Authority, ca: LoadedCA, *, actor: str) -> int:
@@ -104,7 +116,7 @@ def republish_crl(authority: Authority, ca: LoadedCA, *, actor: str) -> int:
         number = audit.next_counter(session, f"crl:{ca.slug}")
     with authority.db.read() as session:
         signed = _sign(authority, session, ca, number)
-    with authority.db.write() as session:
+    with _discarded(signed), authority.db.write() as session:
         state = session.get(CrlState, ca.id)
         if state is not None and state.crl_number >= number:
             return state.crl_number
@@ -120,14 +132,15 @@ def republish_delta(authority: Authority, ca: LoadedCA, *, actor: str) -> int | 
         if base is None:
             return None
         signed = _sign(authority, session, ca, number, base=base)
-    with authority.db.write() as session:
+    with _discarded(signed), authority.db.write() as session:
         state = session.get(DeltaCrlState, ca.id)
         if state is not None and state.crl_number >= number:
             return state.crl_number
         if state is None:
             state = DeltaCrlState(ca_id=ca.id)
             session.add(state)
-        state.crl_number, state.base_crl_number, state.der = signed.number, signed.base or 0, signed.der
+        state.crl_number, state.base_crl_number = signed.number, signed.base or 0
+        state.der = signed.path.read_bytes()  # a delta lists the revocations of a day or so: small
         state.this_update, state.next_update = signed.this_update, signed.next_update
         session.flush()
         _audit(authority, session, ca, signed, actor=actor, action="crl.delta_published")
@@ -139,10 +152,16 @@ def _store_full(
 ) -> CrlState:
     state = session.get(CrlState, ca.id)
     if state is None:
-        state = CrlState(ca_id=ca.id, crl_number=signed.number, der=signed.der)
+        state = CrlState(ca_id=ca.id, crl_number=signed.number, der=b"")
         session.add(state)
-    state.crl_number, state.der = signed.number, signed.der
+    state.crl_number, state.der = signed.number, b""
     state.this_update, state.next_update = signed.this_update, signed.next_update
+    session.execute(delete(CrlChunk).where(CrlChunk.ca_id == ca.id))
+    with signed.path.open("rb") as der:
+        for seq, chunk in enumerate(iter(lambda: der.read(CHUNK_BYTES), b"")):
+            session.execute(
+                insert(CrlChunk).values(ca_id=ca.id, crl_number=signed.number, seq=seq, data=chunk)
+            )
     session.flush()
     _audit(authority, session, ca, signed, actor=actor, action="crl.published")
     return state
@@ -219,21 +238,53 @@ def _cached_file(
     path = directory / f"{ca.slug}-{kind}-{number}.crl"
     if path.exists():
         return path
-    with authority.db.read() as session:
-        der = session.execute(
-            select(model.der).where(model.ca_id == ca.id, model.crl_number == number)
-        ).scalar()
-    if der is None:  # replaced meanwhile by a newer one: serve what is stored now
-        raise NotFound(f"CRL {number} of CA {ca.slug!r} was just replaced; fetch it again")
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=directory, delete=False, prefix=".tmp-") as out:
-        out.write(der)
+        try:
+            written = _copy_der(authority, model, ca, number, out)
+        except BaseException:
+            Path(out.name).unlink(missing_ok=True)
+            raise
+    if not written:  # replaced meanwhile by a newer one
+        Path(out.name).unlink(missing_ok=True)
+        raise NotFound(f"CRL {number} of CA {ca.slug!r} was just replaced; fetch it again")
     os.replace(out.name, path)
     for old in directory.glob(f"{ca.slug}-{kind}-*.crl"):
         # Left a while for workers that are still sending it.
         if _number_of(old) < number and time.time() - old.stat().st_mtime > _KEEP_OLD_SECONDS:
             old.unlink(missing_ok=True)
     return path
+
+
+def _copy_der(
+    authority: Authority,
+    model: type[CrlState] | type[DeltaCrlState],
+    ca: LoadedCA,
+    number: int,
+    out: IO[bytes],
+) -> bool:
+    """Write CRL `number` of `ca` to `out` (a full CRL chunk by chunk); False when it is no longer stored."""
+    with authority.db.read() as session:
+        if model is DeltaCrlState:
+            der = session.execute(
+                select(DeltaCrlState.der).where(
+                    DeltaCrlState.ca_id == ca.id, DeltaCrlState.crl_number == number
+                )
+            ).scalar()
+            if der is not None:
+                out.write(der)
+            return der is not None
+        chunks = session.execute(
+            select(CrlChunk.data)
+            .where(CrlChunk.ca_id == ca.id, CrlChunk.crl_number == number)
+            .order_by(CrlChunk.seq),
+            execution_options={"yield_per": 1, "stream_results": True},
+        ).scalars()
+        written = False
+        for chunk in chunks:
+            out.write(chunk)
+            written = True
+        return written
 
 
 def _number_of(path: Path) -> int:

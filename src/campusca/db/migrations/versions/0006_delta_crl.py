@@ -1,4 +1,4 @@
-"""Delta CRLs (one row per CA) and a covering index of revoked certificates for CRL generation
+"""Delta CRLs (one row per CA), full CRLs in 1 MiB chunks, and a covering index of revoked certificates
 
 Revision ID: 0006_delta_crl
 Revises: 0005_login_throttle
@@ -29,6 +29,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ca_id"], ["certificate_authorities.id"]),
         sa.PrimaryKeyConstraint("ca_id"),
     )
+    # A full CRL of a million entries is 55 MB: written and read a chunk at a time (crl_state.der is b"").
+    op.create_table(
+        "crl_chunks",
+        sa.Column("ca_id", sa.Integer(), nullable=False),
+        sa.Column("crl_number", sa.BigInteger(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["ca_id"], ["certificate_authorities.id"]),
+        sa.PrimaryKeyConstraint("ca_id", "crl_number", "seq"),
+    )
     # Partial and covering: CRL generation reads only this index, never the certificate rows (and DER).
     op.create_index(
         "ix_certificates_revoked",
@@ -42,4 +52,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_certificates_revoked", table_name="certificates")
+    op.drop_table("crl_chunks")
     op.drop_table("delta_crl_state")
