@@ -53,13 +53,21 @@ def status_for(error: Exception) -> ocsp.OCSPResponseStatus:
     return Status.INTERNAL_ERROR
 
 
+_COUNTED = {status: metrics.OCSP_RESPONSES.labels(status=status) for status in ("good", "revoked", "unknown")}
+_HEADER_MEMO = 4096  # kept answers whose caching headers are remembered (they change once a second)
+
+
 class OcspEndpoint:
-    """ASGI middleware answering /ocsp itself and passing everything else to `app`."""
+    """ASGI app answering /ocsp itself and passing everything else (lifespan too) to `app`."""
 
     def __init__(self, app: ASGIApp, authority: Authority) -> None:
         self.app = app
         self.authority = authority
         self.answers = ca.PreproducedAnswers(authority)
+        self._headers: dict[bytes, tuple[ca.OcspResult, int, list[tuple[bytes, bytes]]]] = {}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.app, name)  # `state`, `router`, … of the FastAPI app behind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -84,7 +92,7 @@ class OcspEndpoint:
             except Exception as error:  # every failure is answered in OCSP, by STATUS_BY_ERROR
                 await _send(send, self._failed(error), [(b"cache-control", b"no-store")], head)
                 return
-        metrics.OCSP_RESPONSES.labels(status=result.status.value).inc()
+        _COUNTED[result.status.value].inc()
         await _send(send, result.der, self._caching_headers(result), head)
 
     def _caching_headers(self, result: ca.OcspResult) -> list[tuple[bytes, bytes]]:
@@ -92,12 +100,19 @@ class OcspEndpoint:
             return [(b"cache-control", b"no-store")]
         # RFC 5019 §6: let caches keep the response until nextUpdate.
         max_age = max(0, int((result.next_update - self.authority.now()).total_seconds()))
-        return [
+        memo = self._headers.get(result.der)
+        if memo is not None and memo[0] is result and memo[1] == max_age:
+            return memo[2]
+        if len(self._headers) >= _HEADER_MEMO:
+            self._headers.clear()
+        headers = [
             (b"cache-control", f"max-age={max_age}, public, no-transform, must-revalidate".encode()),
             (b"expires", format_datetime(result.next_update, usegmt=True).encode()),
             (b"last-modified", format_datetime(result.this_update, usegmt=True).encode()),
             (b"etag", b'"' + hashlib.sha256(result.der).hexdigest()[:32].encode() + b'"'),
         ]
+        self._headers[result.der] = (result, max_age, headers)
+        return headers
 
     def _error(self, status: ocsp.OCSPResponseStatus) -> bytes:
         metrics.OCSP_RESPONSES.labels(status=status.name.lower()).inc()
