@@ -28,7 +28,7 @@ log = logging.getLogger("campusca.db")
 # means the database is saturated: answering "retry later" beats holding a thread and a client.
 WRITE_WAIT_SECONDS = 10
 AFTER_COMMIT = "after_commit"
-SQLITE_CACHE_KIB = 512
+SQLITE_CACHE_KIB = 256
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> Engine:
