@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOME_DIR ?= $(or $(CAMPUSCA_HOME),campusca-data)
 PORT ?= 8000
-DEBIAN_PACKAGES := openssl gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils libnss3-tools postgresql hey chromium
+DEBIAN_PACKAGES := openssl time gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils libnss3-tools postgresql hey chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench fuzz deps venv clean
@@ -48,6 +48,8 @@ fuzz: venv
 
 bench: deps venv
 	$(BIN)/python bench/ocsp.py
+	$(BIN)/python bench/crl.py
+	$(BIN)/python bench/rss.py
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/issuance.py --postgres
 	$(BIN)/python bench/burst.py --burst 500

@@ -29,6 +29,7 @@ def hey(
     headers: dict[str, str] | None = None,
     content_type: str | None = None,
     timeout_seconds: int = 60,
+    disable_keepalive: bool = False,
 ) -> HeyResult:
     """Run hey once and parse its summary (requests/s, slowest, status code distribution)."""
     binary = shutil.which("hey")
@@ -41,6 +42,8 @@ def hey(
         command += ["-T", content_type]
     if body_file is not None:
         command += ["-D", str(body_file)]
+    if disable_keepalive:
+        command.append("-disable-keepalive")
     output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     slowest = float(re.search(r"Slowest:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]

@@ -1,23 +1,32 @@
-"""OCSP answers per second: `campusca serve` against `openssl ocsp` as a responder on the same index.
+"""OCSP answers per second, driven by `hey`: campusca against `openssl ocsp` and against a bare Starlette route.
 
-Both answer the same pre-built requests (a mix of good, revoked and unknown serials, no nonce) sent by
-the same load generator on this machine; both sign with the same RSA-2048 responder key. Prints both
-rates and their ratio. Run: `.venv/bin/python bench/ocsp.py [--requests N] [--concurrency C]`.
+All three answer the same nonce-less request (a good certificate) POSTed by hey: campusca (`serve`,
+BENCH_WORKERS workers) from its pre-produced answers, `openssl ocsp -multi N` from the same index with
+the same responder key, and a bare Starlette route (same uvicorn, same worker count) returning the very
+bytes campusca answers: the floor for Python. Keep-alive and a new connection per request
+(`hey -disable-keepalive`, as openssl's client and most OCSP stacks do); openssl's responder is measured
+with new connections only (it answers one request per connection). Prints each rate and the ratios.
+
+    .venv/bin/python bench/ocsp.py [--requests N] [--concurrency C]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from _common import free_port, post_all, serving, temporary_ca, wait_for_log, workers
+from _common import REPO, free_port, serving, temporary_ca, wait_for_log, workers
+from _hey import hey
 from campusca.config import load_settings
 from campusca.keys import KeyType, generate_private_key
 from campusca.pki.crl import RevocationReason
@@ -90,12 +99,80 @@ def progress(text: str) -> None:
     print(f"… {text}", file=sys.stderr, flush=True)
 
 
+@contextmanager
+def openssl_responder(workdir: Path, processes: int) -> Iterator[str]:
+    port = free_port()
+    command = ["openssl", "ocsp", "-index", "index.txt", "-port", str(port), "-rsigner", "rsigner.pem"]
+    command += [
+        "-rkey",
+        "rkey.pem",
+        "-CA",
+        "issuer.pem",
+        "-multi",
+        str(processes),
+        "-ignore_err",
+        "-nmin",
+        "60",
+    ]
+    with (workdir / "openssl.log").open("w") as log:
+        responder = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # Not a TCP probe: openssl 3.0's responder spins on a connection closed without a request.
+        # "ACCEPT" is printed once the socket listens; early requests wait in its backlog.
+        wait_for_log(workdir / "openssl.log", "ACCEPT")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        responder.kill()  # with -multi, SIGTERM leaves the parent waiting on its children
+        responder.wait()
+
+
+@contextmanager
+def bare_starlette(answer: Path, processes: int) -> Iterator[str]:
+    """The bare route under `uvicorn --workers <processes>`; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "BARE_OCSP_RESPONSE": str(answer)}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "_bare_ocsp:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(processes),
+    ]
+    # With uvicorn's access log on, like `campusca serve`, into a file like campusca's serve.log.
+    with (answer.parent / "bare.log").open("w") as log:
+        server = subprocess.Popen(command, cwd=REPO / "bench", env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        from _common import wait_for_port
+
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/ocsp"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def rate(url: str, body: Path, *, requests: int, concurrency: int, keepalive: bool) -> float:
+    args = {"requests": requests, "concurrency": concurrency, "method": "POST", "body_file": body}
+    args["content_type"] = "application/ocsp-request"
+    hey(url, **{**args, "requests": max(100, requests // 10)}, disable_keepalive=not keepalive)  # warm-up
+    result = hey(url, **args, disable_keepalive=not keepalive)  # type: ignore[arg-type]
+    expected = requests // concurrency * concurrency  # hey sends n/c requests from each of c workers
+    if result.count(200) != expected:
+        raise SystemExit(f"{url}: only {result.count(200)} of {expected} answered 200: {result.statuses}")
+    return result.requests_per_second
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--certificates", type=int, default=400)
+    parser.add_argument("--certificates", type=int, default=40)
     args = parser.parse_args()
+    n = workers()
+    figures: dict[tuple[str, bool], float] = {}
     with temporary_ca() as ca:
         progress("issuing and revoking test certificates")
         good, revoked = populate(ca.home, args.certificates)
@@ -103,56 +180,37 @@ def main() -> None:
         workdir.mkdir()
         write_openssl_files(ca.home, good, revoked, workdir)
         issuer = x509.load_pem_x509_certificate((workdir / "issuer.pem").read_bytes())
-        unknown = [random.Random(1).getrandbits(150) for _ in range(len(good) // 10)]
-        requests = build_requests(issuer, good + revoked + unknown, args.requests)
-        # One request per connection, as OCSP clients (openssl, browsers' stacks) do; openssl's
-        # responder also spins on idle keep-alive connections.
-        headers = {"Content-Type": "application/ocsp-request", "Connection": "close"}
-        n = workers()
+        body = workdir / "request.der"
+        body.write_bytes(build_requests(issuer, good[:1], 1)[0])
+        load = {"requests": args.requests, "concurrency": args.concurrency}
         progress(f"campusca serve --workers {n}")
         with serving(ca, workers=n) as url:
-            post_all(f"{url}/ocsp", requests[:200], headers=headers, concurrency=args.concurrency)  # warm-up
-            ours = post_all(f"{url}/ocsp", requests, headers=headers, concurrency=args.concurrency)
+            for keepalive in (True, False):
+                figures[("campusca", keepalive)] = rate(f"{url}/ocsp", body, keepalive=keepalive, **load)
+            import httpx
+
+            answer = workdir / "answer.der"
+            answer.write_bytes(httpx.post(f"{url}/ocsp", content=body.read_bytes()).content)
+        progress(f"bare Starlette route, uvicorn --workers {n}")
+        with bare_starlette(answer, n) as url:
+            for keepalive in (True, False):
+                figures[("starlette", keepalive)] = rate(url, body, keepalive=keepalive, **load)
         progress(f"openssl ocsp -multi {n}")
-        port = free_port()
-        responder = subprocess.Popen(
-            [
-                "openssl",
-                "ocsp",
-                "-index",
-                "index.txt",
-                "-port",
-                str(port),
-                "-rsigner",
-                "rsigner.pem",
-                "-rkey",
-                "rkey.pem",
-                "-CA",
-                "issuer.pem",
-                "-multi",
-                str(n),
-                "-ignore_err",
-                "-nmin",
-                "60",
-            ],
-            cwd=workdir,
-            stdout=(workdir / "openssl.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            # Not a TCP probe: openssl 3.0's responder spins on a connection closed without a request.
-            # "ACCEPT" is printed once the socket listens; early requests wait in its backlog.
-            wait_for_log(workdir / "openssl.log", "ACCEPT")
-            url = f"http://127.0.0.1:{port}/"
-            post_all(url, requests[:200], headers=headers, concurrency=args.concurrency)
-            theirs = post_all(url, requests, headers=headers, concurrency=args.concurrency)
-        finally:
-            responder.kill()  # with -multi, SIGTERM leaves the parent waiting on its children
-            responder.wait()
-    print(f"workers/processes: {n}, requests: {args.requests}, concurrency: {args.concurrency}")
-    print(f"campusca serve : {ours.per_second:8.1f} OCSP answers/s ({ours.failures} failures)")
-    print(f"openssl ocsp   : {theirs.per_second:8.1f} OCSP answers/s ({theirs.failures} failures)")
-    print(f"ratio campusca/openssl: {ours.per_second / theirs.per_second:.2f}")
+        with openssl_responder(workdir, n) as url:
+            figures[("openssl", False)] = rate(url, body, keepalive=False, **load)
+    print(
+        f"OCSP, one good certificate, no nonce; {n} processes each; hey -n {args.requests} -c {args.concurrency}"
+    )
+    print("(figures from a loaded, shared 2-core machine: read the ratios)")
+    for keepalive in (True, False):
+        mode = "keep-alive" if keepalive else "new connection per request"
+        ours, floor = figures[("campusca", keepalive)], figures[("starlette", keepalive)]
+        print(f"{mode}:")
+        print(f"  campusca          {ours:8.0f} answers/s")
+        print(f"  bare Starlette    {floor:8.0f} answers/s   campusca/starlette {ours / floor:.2f}")
+        if ("openssl", keepalive) in figures:
+            theirs = figures[("openssl", keepalive)]
+            print(f"  openssl ocsp      {theirs:8.0f} answers/s   campusca/openssl   {ours / theirs:.2f}")
 
 
 if __name__ == "__main__":

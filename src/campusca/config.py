@@ -59,11 +59,20 @@ class Settings(BaseSettings):
     pkcs11_pin: str | None = Field(default=None, repr=False)
     # CRLs are published for this long and re-signed when less than half of it is left.
     crl_validity_hours: int = 24
+    # After a revocation the full CRL is re-signed at once only up to this many entries; above, the
+    # delta CRL lists it at once and the scheduler re-signs the full CRL (docs/ca-core.md, "CRLs").
+    crl_inline_entries: int = Field(default=100_000, ge=0)
     # OCSP responses are valid (nextUpdate) for this long; RFC 5019 caching keys off it.
     ocsp_validity_minutes: int = 60
     # Shorter OCSP validity per certificate profile: a VPN gateway caching a "good" answer for a device
     # certificate keeps accepting a revoked phone until then (docs/mdm.md).
     ocsp_validity_minutes_by_profile: dict[str, int] = Field(default_factory=lambda: {"device": 5})
+    # Pre-produced OCSP answers kept per serve process (LRU by count; about 1.5 KB each).
+    ocsp_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
+    # Each serve process re-reads the CAs' change counters at most this often, and a revocation call
+    # returns only this long after its commit, so every process answers `revoked` once it has returned.
+    # Every node must use the same value.
+    ocsp_status_check_ms: int = Field(default=100, ge=0, le=10_000)
     max_body_bytes: int = 2 * 1024 * 1024
     # Back-pressure per serve process (docs/architecture.md): writes running at once, writes admitted
     # (running + queued) before new ones get 503 + Retry-After, and the longest a queued write waits.

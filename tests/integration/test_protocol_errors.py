@@ -28,14 +28,16 @@ def served(ca: CaHome) -> Iterator[tuple[CaHome, str]]:
         yield ca, url
 
 
-def _request_for_responder_certificate(ca: CaHome, url: str) -> bytes:
+def _request_for_responder_certificate(ca: CaHome, url: str, *, nonce: bytes | None = None) -> bytes:
     """An OCSP request about a certificate campusca issued at init (the responder's own)."""
     (listed,) = ca.cli_json("cert", "list", "--profile", "ocsp")  # type: ignore[misc]
     pem = ca.cli("cert", "show", listed["serial"], "--pem").stdout.encode()
     certificate = x509.load_pem_x509_certificate(pem)
     issuer = x509.load_der_x509_certificate(httpx.get(f"{url}/ca/issuing.crt").content)
-    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1()).build()
-    return request.public_bytes(serialization.Encoding.DER)
+    builder = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1())
+    if nonce is not None:
+        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
+    return builder.build().public_bytes(serialization.Encoding.DER)
 
 
 def _drop_table(home: Path, table: str) -> None:
@@ -64,6 +66,8 @@ def test_ocsp_answers_internal_error_when_the_database_fails_underneath(
     malformed = ocsp.load_der_ocsp_response(garbage.content).response_status
     assert malformed == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
 
+    # A nonce query is always answered from the database (a nonce-less one may be a kept answer).
+    request = _request_for_responder_certificate(ca, url, nonce=b"fresh from the db")
     _drop_table(ca.home, "certificates")
 
     _assert_internal_error(

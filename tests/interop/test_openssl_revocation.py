@@ -175,3 +175,47 @@ def test_ocsp_get_caching_nonce_unknown_and_malformed(served: tuple[CaHome, str,
         )
     assert httpx.get(f"{url}/ocsp/%%%notbase64").status_code == 200
     assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def _pem_crl(der: bytes) -> bytes:
+    return x509.load_der_x509_crl(der).public_bytes(serialization.Encoding.PEM)
+
+
+def test_a_revocation_only_in_the_delta_crl_is_seen_by_openssl_use_deltas(
+    served: tuple[CaHome, str, Path],
+) -> None:
+    ca, url, tmp = served
+    cert, serial = _issue(ca, tmp)
+    full = httpx.get(f"{url}/crl/issuing.crl")
+    assert full.headers["etag"] and full.headers["last-modified"]
+    assert (
+        httpx.get(f"{url}/crl/issuing.crl", headers={"If-None-Match": full.headers["etag"]}).status_code
+        == 304
+    )
+    freshest = x509.load_der_x509_crl(full.content).extensions.get_extension_for_class(x509.FreshestCRL)
+    (where,) = freshest.value[0].full_name or []
+    assert where.value.endswith("/crl/issuing.delta.crl")  # the public URL of the template's init
+    # Above this many entries a revocation leaves the full CRL to the scheduler: only the delta lists it.
+    with (ca.home / "campusca.toml").open("a") as toml:
+        toml.write("crl_inline_entries = 0\n")
+    ca.cli("cert", "revoke", format(serial, "x"), "--reason", "keyCompromise")
+    assert httpx.get(f"{url}/crl/issuing.crl").content == full.content
+    delta = httpx.get(f"{url}/crl/issuing.delta.crl")
+    assert delta.headers["content-type"] == "application/pkix-crl"
+    assert_crl_contains(delta.content, serial, reason=x509.ReasonFlags.key_compromise)
+    (tmp / "full.crl.pem").write_bytes(_pem_crl(full.content))
+    (tmp / "delta.crl.pem").write_bytes(_pem_crl(delta.content))
+    for name in ("full", "delta"):
+        read = _openssl(
+            "crl", "-in", str(tmp / f"{name}.crl.pem"), "-noout", "-text", "-CAfile", str(tmp / "chain.pem")
+        )
+        assert read.returncode == 0 and "verify OK" in read.stderr + read.stdout, read.stderr
+    listing = _openssl("crl", "-in", str(tmp / "delta.crl.pem"), "-noout", "-text").stdout
+    assert "Delta CRL Indicator: critical" in listing and f"{crl_number(full.content)}" in listing
+    (tmp / "crls.pem").write_bytes((tmp / "full.crl.pem").read_bytes() + (tmp / "delta.crl.pem").read_bytes())
+    # -extended_crl: OpenSSL otherwise takes a delta CRL for a complete one when it has no -use_deltas.
+    common = ["verify", "-crl_check", "-extended_crl", "-CAfile", str(tmp / "chain.pem"), "-CRLfile"]
+    without = _openssl(*common, str(tmp / "crls.pem"), str(cert))
+    assert without.returncode == 0, without.stdout + without.stderr  # the full CRL alone: not revoked
+    with_deltas = _openssl(*common, str(tmp / "crls.pem"), "-use_deltas", str(cert))
+    assert with_deltas.returncode != 0 and "certificate revoked" in with_deltas.stdout + with_deltas.stderr

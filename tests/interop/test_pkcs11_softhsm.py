@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from campusca.config import load_settings
 from campusca.db import Database
-from campusca.db.models import CertificateAuthority, CrlState
+from campusca.db.models import CertificateAuthority, CrlChunk, CrlState
 from tests.support.ca import make_csr
 from tests.support.peers import require_peer
 from tests.support.softhsm import SOFTHSM_MODULE, make_token
@@ -71,16 +73,15 @@ def test_ca_on_softhsm_issues_and_revokes_verifiably(tmp_path: Path, key_type: s
     db = Database(load_settings(home).effective_database_url)
     with db.read() as session:
         cas = {ca.slug: ca for ca in session.query(CertificateAuthority).all()}
-        crl = session.get(CrlState, cas["issuing"].id)
-        assert crl is not None
+        assert session.get(CrlState, cas["issuing"].id) is not None
         pems = [
             x509.load_der_x509_certificate(cas[s].certificate_der).public_bytes(serialization.Encoding.PEM)
             for s in ("root", "issuing")
         ]
-        crl_pem = x509.load_der_x509_crl(crl.der).public_bytes(serialization.Encoding.PEM)
-        root_crl = x509.load_der_x509_crl(session.get(CrlState, cas["root"].id).der).public_bytes(
-            serialization.Encoding.PEM
-        )  # type: ignore[union-attr]
+        crl_pem, root_crl = (
+            x509.load_der_x509_crl(_stored_crl(session, cas[s].id)).public_bytes(serialization.Encoding.PEM)
+            for s in ("issuing", "root")
+        )
     db.dispose()
     (tmp_path / "trust.pem").write_bytes(b"".join(pems) + crl_pem + root_crl)
     (tmp_path / "cert.pem").write_bytes(json.loads(issued.stdout)["pem"].encode())
@@ -166,3 +167,10 @@ def test_a_destroyed_key_is_gone_from_the_token_for_good(tmp_path: Path) -> None
     ]
     # A fresh session on the token: the private and public halves are both gone, other keys stay.
     assert run(_LIST_SCRIPT).strip() == "['issuing-ca', 'issuing-ca']"
+
+
+def _stored_crl(session: Session, ca_id: int) -> bytes:
+    """A CA's full CRL as stored: the DER in 1 MiB rows of crl_chunks."""
+    return b"".join(
+        session.scalars(select(CrlChunk.data).where(CrlChunk.ca_id == ca_id).order_by(CrlChunk.seq))
+    )

@@ -172,6 +172,9 @@ def serve(
         server_header=False,
         ssl_certfile=str(tls[0]) if tls else None,
         ssl_keyfile=str(tls[1]) if tls else None,
+        # uvicorn kills a worker that misses its 5 s health ping: one still starting on a busy machine
+        # (imports, opening the authority) was killed and restarted in a loop, never serving.
+        timeout_worker_healthcheck=60,
     )
 
 

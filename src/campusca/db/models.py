@@ -9,12 +9,14 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -122,8 +124,24 @@ class ServiceIdentity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_REVOKED = text("revoked_at IS NOT NULL")
+
+
 class Certificate(Base):
     __tablename__ = "certificates"
+    # CRL generation streams this partial, covering index and never touches the rows (migration 0006).
+    __table_args__ = (
+        Index(
+            "ix_certificates_revoked",
+            "ca_id",
+            "revoked_at",
+            "not_after",
+            "serial_hex",
+            "revocation_reason",
+            sqlite_where=_REVOKED,
+            postgresql_where=_REVOKED,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # 159-bit serials exceed BIGINT: stored as 40 lowercase hex digits, unique across every CA.
@@ -144,12 +162,36 @@ class Certificate(Base):
 
 
 class CrlState(Base):
-    """The latest CRL of each CA; its number only ever grows (RFC 5280 §5.2.3)."""
+    """The latest full CRL of each CA; its number only ever grows (RFC 5280 §5.2.3); DER in `crl_chunks`."""
 
     __tablename__ = "crl_state"
 
     ca_id: Mapped[int] = mapped_column(ForeignKey("certificate_authorities.id"), primary_key=True)
     crl_number: Mapped[int] = mapped_column(BigInteger)
+    this_update: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_update: Mapped[datetime] = mapped_column(UTCDateTime)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CrlChunk(Base):
+    """The DER of a CA's full CRL in pieces of at most 1 MiB (`crl_state.der` stays empty since 0006)."""
+
+    __tablename__ = "crl_chunks"
+
+    ca_id: Mapped[int] = mapped_column(ForeignKey("certificate_authorities.id"), primary_key=True)
+    crl_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DeltaCrlState(Base):
+    """The latest delta CRL of each CA (RFC 5280 §5.2.4); numbered from the same counter as full CRLs."""
+
+    __tablename__ = "delta_crl_state"
+
+    ca_id: Mapped[int] = mapped_column(ForeignKey("certificate_authorities.id"), primary_key=True)
+    crl_number: Mapped[int] = mapped_column(BigInteger)
+    base_crl_number: Mapped[int] = mapped_column(BigInteger)  # the full CRL it updates
     this_update: Mapped[datetime] = mapped_column(UTCDateTime)
     next_update: Mapped[datetime] = mapped_column(UTCDateTime)
     der: Mapped[bytes] = mapped_column(LargeBinary)

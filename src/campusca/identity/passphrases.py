@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from zxcvbn import zxcvbn
-
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 MIN_GUESSES_LOG10 = 10.0  # zxcvbn score 4: "very unguessable"
@@ -39,6 +37,9 @@ def judge_passphrase(
         return PassphraseVerdict(False, f"{what} must be at most {MAX_LENGTH} characters")
     if not passphrase:  # zxcvbn cannot judge an empty string
         return PassphraseVerdict(False, f"{what} must be at least {MIN_LENGTH} characters")
+    # Imported here: its dictionaries take 13 MB in every serve worker, most of which never judge one.
+    from zxcvbn import zxcvbn
+
     estimate = zxcvbn(passphrase[:_JUDGED_PREFIX], user_inputs=[word for word in related if word])
     score = int(estimate["score"])
     if len(passphrase) < MIN_LENGTH:

@@ -27,6 +27,12 @@ _RSA_SIGN = {
     "sha384": Mechanism.SHA384_RSA_PKCS,
     "sha512": Mechanism.SHA512_RSA_PKCS,
 }
+# DER DigestInfo headers (RFC 8017 §9.2 note 1) that precede a digest signed with CKM_RSA_PKCS.
+_DIGEST_INFO = {  # by digest size: SHA-256, SHA-384, SHA-512
+    32: bytes.fromhex("3031300d060960864801650304020105000420"),
+    48: bytes.fromhex("3041300d060960864801650304020205000430"),
+    64: bytes.fromhex("3051300d060960864801650304020305000440"),
+}
 _CURVES = {KeyType.EC_P256: ("secp256r1", ec.SECP256R1()), KeyType.EC_P384: ("secp384r1", ec.SECP384R1())}
 _OAEP_HASH = {"sha1": (Mechanism.SHA_1, pkcs11.MGF.SHA1), "sha256": (Mechanism.SHA256, pkcs11.MGF.SHA256)}
 
@@ -71,8 +77,15 @@ class HsmRsaPrivateKey(rsa.RSAPrivateKey):
         self._token, self._handle, self._public = token, handle, public
 
     def sign(self, data: bytes, pad: padding.AsymmetricPadding, algorithm: Any) -> bytes:  # type: ignore[override]
-        if not isinstance(pad, padding.PKCS1v15) or isinstance(algorithm, utils.Prehashed):
-            raise KeyBackendError("the PKCS#11 backend signs with RSA PKCS#1 v1.5 over raw data only")
+        if not isinstance(pad, padding.PKCS1v15):
+            raise KeyBackendError("the PKCS#11 backend signs with RSA PKCS#1 v1.5 only")
+        if isinstance(algorithm, utils.Prehashed):
+            # A digest computed here (a streamed CRL): CKM_RSA_PKCS pads the DigestInfo we build.
+            prefix = _DIGEST_INFO.get(algorithm.digest_size)  # Prehashed tells only the size
+            if prefix is None or len(data) != algorithm.digest_size:
+                raise KeyBackendError("the PKCS#11 backend signs SHA-256/384/512 digests only")
+            with self._token.lock:
+                return bytes(self._handle.sign(prefix + data, mechanism=Mechanism.RSA_PKCS))
         mechanism = _RSA_SIGN.get(algorithm.name)
         if mechanism is None:
             raise KeyBackendError(f"the PKCS#11 backend cannot sign with {algorithm.name}")

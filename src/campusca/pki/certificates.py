@@ -47,6 +47,11 @@ class PublicationUrls:
     ocsp: str | None
     ca_issuers: str
 
+    @property
+    def delta_crl(self) -> str:
+        """Where the CA's delta CRL is (`/crl/<slug>.delta.crl`: a slug has no dot, so no CA can clash)."""
+        return self.crl.removesuffix(".crl") + ".delta.crl"
+
     @classmethod
     def for_ca(cls, base_url: str, ca_slug: str, *, ocsp: bool = True) -> PublicationUrls:
         """The URLs under `base_url` (an http:// base: relying parties fetch these without TLS)."""

@@ -23,8 +23,8 @@ from campusca.pki.profiles import SMIME_CA_EXTENDED_KEY_USAGE, SMIME_CA_POLICIES
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, ROOT_CA, SMIME_CA, Authority, open_authority
 from campusca.services.ca.authorities import record_all_ca_certificates
+from campusca.services.ca.crls import publish_crl
 from campusca.services.ca.issuance import BACKDATE, issue_certificate
-from campusca.services.ca.revocation import publish_crl
 from campusca.services.errors import Conflict, InvalidInput
 
 # What each subordinate CA is called and may issue (S/MIME BR §7.1.2.2: EKU and policies on the S/MIME CA).

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from campusca.services import directory_publishing, mdm, ota
 from campusca.services.authority import Authority
-from campusca.services.ca.revocation import refresh_crls
+from campusca.services.ca.crls import refresh_crls
 
 log = logging.getLogger("campusca.scheduler")
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from email.utils import format_datetime
 from typing import Annotated
 
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Header, Response
+from fastapi.responses import FileResponse
 
 from campusca.services import ca
 from campusca.services.authority import Authority
@@ -23,13 +25,46 @@ def _check_slug(slug: str) -> str:
     return slug
 
 
+def _download(download: ca.CrlDownload, if_none_match: str | None) -> Response:
+    """The CRL file, or 304 when the client holds this very CRL (ETag names its number)."""
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "ETag": download.etag,
+        "Last-Modified": format_datetime(download.this_update, usegmt=True),
+        "Expires": format_datetime(download.next_update, usegmt=True),
+    }
+    if if_none_match is not None and download.etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(download.path, media_type="application/pkix-crl", headers=headers)
+
+
+# Registered before `{slug}.crl`, which would otherwise take "issuing.delta" for a slug and refuse it.
 @router.get(
-    "/crl/{slug}.crl", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}}
+    "/crl/{slug}.delta.crl",
+    response_class=Response,
+    responses={200: {"content": {"application/pkix-crl": {}}}, 304: {}},
 )
-def get_crl(slug: str, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
-    """The CA's current full CRL (DER), re-signed when it is due."""
-    der = ca.current_crl(authority, _check_slug(slug))
-    return Response(der, media_type="application/pkix-crl", headers={"Cache-Control": "public, max-age=300"})
+def get_delta_crl(
+    slug: str,
+    authority: Annotated[Authority, Depends(get_authority)],
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The CA's current delta CRL (DER, RFC 5280 §5.2.4), named by the full CRL's Freshest CRL extension."""
+    return _download(ca.crl_download(authority, _check_slug(slug), delta=True), if_none_match)
+
+
+@router.get(
+    "/crl/{slug}.crl",
+    response_class=Response,
+    responses={200: {"content": {"application/pkix-crl": {}}}, 304: {}},
+)
+def get_crl(
+    slug: str,
+    authority: Annotated[Authority, Depends(get_authority)],
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The CA's current full CRL (DER), re-signed when it is due; served from this node's file cache."""
+    return _download(ca.crl_download(authority, _check_slug(slug)), if_none_match)
 
 
 @router.get(

@@ -12,7 +12,7 @@ from campusca.db.escrow import KeyCustody, RecoveryRequest
 from campusca.db.models import AuditRecord, Certificate
 from campusca.notify import LogSender
 from campusca.services.authority import Authority
-from campusca.services.ca.revocation import current_crl
+from campusca.services.ca.crls import current_crl
 from campusca.services.errors import Conflict, EscrowDisabled, InvalidInput, NotAuthorized, PolicyViolation
 from campusca.services.notifications import make_email_sender
 from campusca.services.smime import recovery
@@ -105,6 +105,7 @@ def test_mary_reads_archived_mail_after_losing_her_key(escrowed: Authority) -> N
         "escrow.key_archived",
         "recovery.released",
         "crl.published",  # re-signed once the release has committed, outside the write lock
+        "crl.delta_published",  # and the delta CRL that lists the revocation
         "recovery.notified",
     ]
 

@@ -7,23 +7,29 @@ composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.ca import authorities, certificates, issuance, ocsp, overview, revocation, search
+from campusca.services.ca import (
+    authorities,
+    certificates,
+    crls,
+    issuance,
+    ocsp,
+    overview,
+    preproduced,
+    revocation,
+    search,
+)
 from campusca.services.ca.certificates import (
     CertificateView,
     get_certificate,
     issue_from_csr,
     list_certificates,
 )
+from campusca.services.ca.crls import CrlDownload, crl_download, current_crl, refresh_crls
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.ocsp import OcspResult, answer_ocsp
 from campusca.services.ca.overview import CertificateCounts, certificate_counts, certificate_of_person
-from campusca.services.ca.revocation import (
-    RevocationResult,
-    current_crl,
-    parse_reason,
-    refresh_crls,
-    revoke_by_serial,
-)
+from campusca.services.ca.preproduced import PreproducedAnswers
+from campusca.services.ca.revocation import RevocationResult, parse_reason, revoke_by_serial
 from campusca.services.ca.search import (
     CERTIFICATE_SORTS,
     CertificatePage,
@@ -39,13 +45,17 @@ __all__ = [
     "search",
     "CertificateCounts",
     "CertificateView",
+    "CrlDownload",
     "OcspResult",
+    "PreproducedAnswers",
     "RevocationResult",
     "answer_ocsp",
     "authorities",
     "certificate_counts",
     "certificate_of_person",
     "certificates",
+    "crl_download",
+    "crls",
     "current_crl",
     "get_certificate",
     "issuance",
@@ -55,6 +65,7 @@ __all__ = [
     "overview",
     "parse_reason",
     "parse_serial",
+    "preproduced",
     "refresh_crls",
     "revocation",
     "revoke_by_serial",

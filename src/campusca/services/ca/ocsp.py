@@ -1,28 +1,37 @@
-"""The OCSP responder (RFC 6960, RFC 5019): status straight from the database, so revocation shows at once.
+"""The OCSP responder's building blocks (RFC 6960, RFC 5019): which CA a query names, its status, the signature.
 
-Signing dominates the cost of an answer, so answers to nonce-less queries are kept and re-used
-(RFC 5019 §2.2 "pre-produced responses") — but only while the status read from the database for this
-very query is the one they state, so a revocation is visible on the next query in every process.
+Every CA of kind `issuing` is answered for (the root answers no OCSP): a query names its CA by the CertID
+hashes, the status comes from the database, and the answer is signed by that CA's delegated responder
+certificate (a `service_identities` row of purpose `ocsp` for the CA) or, when it has none, by the CA
+itself (RFC 6960 §4.2.2.2 allows both). `answer_ocsp` reads and signs afresh every time; the serve
+processes answer through `preproduced.PreproducedAnswers`, which keeps signed answers in memory.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from sqlalchemy import select
 
-from campusca.db.models import Certificate
+from campusca.db.models import Certificate, ServiceIdentity
 from campusca.pki.crl import RevocationReason
-from campusca.pki.ocsp import CertStatus, OcspAnswer, OcspQuery, build_ocsp_response
-from campusca.services.authority import ISSUING_CA, SMIME_CA, Authority, LoadedCA
+from campusca.pki.ocsp import CertStatus, OcspAnswer, OcspQuery, build_ocsp_response, issuer_hashes
+from campusca.services.authority import Authority, LoadedCA
 from campusca.services.ca.issuance import serial_to_hex
 from campusca.services.ca.ocsp_validity import ocsp_validity_for_profile
 from campusca.services.errors import NotAuthorized
 
-_CACHE_SIZE = 20_000
+# The CertID hash algorithms relying parties use (openssl and browsers: SHA-1; some: SHA-256).
+CERT_ID_HASHES = ("sha1", "sha256", "sha384", "sha512")
+# The change counter of a CA: bumped in every revocation's transaction (`revocation.revoke_certificate`).
+STATUS_COUNTER_PREFIX = "status:"
+
+
+def status_counter(ca_slug: str) -> str:
+    return f"{STATUS_COUNTER_PREFIX}{ca_slug}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,96 +40,109 @@ class OcspResult:
     status: CertStatus
     this_update: datetime
     next_update: datetime
+    nonce: bool = False  # echoes the query's nonce: for that client only, never to be cached
 
 
-class _SignedAnswers:
-    """A bounded LRU of signed answers keyed by the query and the exact status they state."""
+@dataclass(frozen=True, slots=True)
+class Responder:
+    """Who signs a CA's OCSP answers: its delegated responder certificate, or the CA itself."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[object, ...], OcspResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...], fresh_after: datetime) -> OcspResult | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None or found.this_update < fresh_after:
-                return None
-            self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[object, ...], result: OcspResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+    certificate: x509.Certificate
+    key: CertificateIssuerPrivateKeyTypes
 
 
-_answers = _SignedAnswers(_CACHE_SIZE)
-# (issuer hashes, algorithm) -> slug of the CA they name, or None; per process, bounded.
-_issuer_checks: dict[tuple[bytes, bytes, str], str | None] = {}
-# The CAs with an OCSP responder: every CA but the root (which is checked by its CRL).
-ANSWERING_CAS = (ISSUING_CA, SMIME_CA)
+IssuerKey = tuple[str, bytes, bytes]  # (hash algorithm, issuerNameHash, issuerKeyHash)
 
 
-def _named_ca(authority: Authority, query: OcspQuery) -> LoadedCA | None:
-    key = (query.issuer_name_hash, query.issuer_key_hash, query.hash_algorithm.name)
-    try:
-        slug = _issuer_checks[key]
-    except KeyError:
-        slug = next(
-            (
-                s
-                for s in ANSWERING_CAS
-                if authority.has_ca(s) and query.names_issuer(authority.ca(s).certificate)
-            ),
-            None,
-        )
-        if len(_issuer_checks) < 1024:  # bounded: junk hashes must not grow it without limit
-            _issuer_checks[key] = slug
-    return authority.ca(slug) if slug is not None else None
+def issuer_table(authority: Authority) -> dict[IssuerKey, LoadedCA]:
+    """Every CertID (for each hash algorithm) that names a CA this responder answers for."""
+    table: dict[IssuerKey, LoadedCA] = {}
+    for slug in authority.ca_slugs():
+        ca = authority.ca(slug)
+        if ca.kind != "issuing":
+            continue
+        for name in CERT_ID_HASHES:
+            name_hash, key_hash = issuer_hashes(ca.certificate, name)
+            table[(name, name_hash, key_hash)] = ca
+    return table
 
 
-def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
-    """Answer one query about a certificate of an issuing CA, signed by that CA's OCSP responder certificate.
+def issuer_key(query: OcspQuery) -> IssuerKey:
+    return (query.hash_algorithm.name, query.issuer_name_hash, query.issuer_key_hash)
 
-    Raises NotAuthorized when the query names a CA this responder does not answer for
-    (RFC 6960 §2.3 `unauthorized`), e.g. the root.
-    """
-    ca = _named_ca(authority, query)
-    if ca is None:
-        raise NotAuthorized("this responder answers for the issuing and S/MIME CAs only")
+
+def responder_for(authority: Authority, ca: LoadedCA) -> Responder:
+    """The CA's newest active delegated OCSP responder, else the CA's own certificate and key."""
+    with authority.db.read() as session:
+        row = session.execute(
+            select(ServiceIdentity.certificate_der, ServiceIdentity.key_label)
+            .where(
+                ServiceIdentity.purpose == "ocsp",
+                ServiceIdentity.ca_id == ca.id,
+                ServiceIdentity.active.is_(True),
+            )
+            .order_by(ServiceIdentity.id.desc())
+        ).first()
+    if row is None:
+        return Responder(ca.certificate, ca.key)
+    return Responder(
+        x509.load_der_x509_certificate(row.certificate_der), authority.keys.signer(row.key_label)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStatus:
+    """A certificate's status as stored, with its profile (which decides how long an answer is valid)."""
+
+    answer: OcspAnswer
+    profile: str | None = None
+
+
+def read_status(authority: Authority, ca: LoadedCA, serial: int) -> StoredStatus:
+    """The status the database holds now for one serial of `ca` (one indexed read, no ORM objects)."""
     with authority.db.read_connection() as connection:
         row = connection.execute(
             select(Certificate.revoked_at, Certificate.revocation_reason, Certificate.profile).where(
-                Certificate.serial_hex == serial_to_hex(query.serial), Certificate.ca_id == ca.id
+                Certificate.serial_hex == serial_to_hex(serial), Certificate.ca_id == ca.id
             )
         ).first()
     if row is None:
-        answer = OcspAnswer(CertStatus.UNKNOWN)
-    elif row.revoked_at is not None:
-        answer = OcspAnswer(CertStatus.REVOKED, row.revoked_at, RevocationReason(row.revocation_reason))
-    else:
-        answer = OcspAnswer(CertStatus.GOOD)
+        return StoredStatus(OcspAnswer(CertStatus.UNKNOWN))
+    if row.revoked_at is not None:
+        reason = RevocationReason(row.revocation_reason)
+        return StoredStatus(OcspAnswer(CertStatus.REVOKED, row.revoked_at, reason), row.profile)
+    return StoredStatus(OcspAnswer(CertStatus.GOOD), row.profile)
+
+
+def sign_answer(
+    authority: Authority, query: OcspQuery, status: StoredStatus, responder: Responder
+) -> OcspResult:
+    """Sign one answer, valid from now for its profile's OCSP validity (seconds precision, as DER wants)."""
+    answer = status.answer
     now = authority.now().replace(microsecond=0)
-    validity = ocsp_validity_for_profile(authority.settings, row.profile if row is not None else None)
-    key = (query.issuer_key_hash, query.hash_algorithm.name, query.serial, answer)
-    if query.nonce is None:
-        # Re-sign after a quarter of the validity so caches downstream always get most of it.
-        cached = _answers.get(key, fresh_after=now - validity / 4)
-        if cached is not None:
-            return cached
-    responder = authority.identity("ocsp", ca.slug)
+    next_update = now + ocsp_validity_for_profile(authority.settings, status.profile)
     der = build_ocsp_response(
         query,
         answer,
         responder_certificate=responder.certificate,
         responder_key=responder.key,
         this_update=now,
-        next_update=now + validity,
+        next_update=next_update,
     )
-    result = OcspResult(der=der, status=answer.status, this_update=now, next_update=now + validity)
-    if query.nonce is None:
-        _answers.put(key, result)
-    return result
+    return OcspResult(
+        der=der, status=answer.status, this_update=now, next_update=next_update, nonce=query.nonce is not None
+    )
+
+
+def answer_ocsp(authority: Authority, query: OcspQuery) -> OcspResult:
+    """Answer one query from the database and sign it now (no cache).
+
+    Raises NotAuthorized when the query names no CA this responder answers for
+    (RFC 6960 §2.3 `unauthorized`).
+    """
+    ca = issuer_table(authority).get(issuer_key(query))
+    if ca is None:
+        raise NotAuthorized("this responder answers for campusca's issuing CAs only")
+    return sign_answer(
+        authority, query, read_status(authority, ca, query.serial), responder_for(authority, ca)
+    )

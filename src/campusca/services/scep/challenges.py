@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from campusca.db.models import Person
+from campusca.db.models import Department, Person
 from campusca.db.scep import ScepChallenge
 from campusca.pki.errors import ProfileError
 from campusca.pki.profiles import get_profile
@@ -141,7 +142,12 @@ def create_challenge(
 def find_challenge(session: Session, secret: str) -> ScepChallenge:
     """The challenge whose secret this is, unused and unexpired checks left to `consume_challenge`."""
     row = session.execute(
-        select(ScepChallenge).where(ScepChallenge.secret_hash == hash_challenge(secret))
+        select(ScepChallenge)
+        .where(ScepChallenge.secret_hash == hash_challenge(secret))
+        # The grant reads the holder's department and organisation: one query, not three lazy loads.
+        .options(
+            joinedload(ScepChallenge.person).joinedload(Person.department).joinedload(Department.organisation)
+        )
     ).scalar()
     # compare_digest keeps the refusal path as uniform as the lookup allows.
     if row is None or not hmac.compare_digest(row.secret_hash, hash_challenge(secret)):
@@ -161,7 +167,7 @@ def consume_challenge(session: Session, row: ScepChallenge, now: datetime) -> No
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise ChallengeRejected("challenge password has already been used")
-    row.consumed_at = now
+    set_committed_value(row, "consumed_at", now)  # already written: a plain assignment would UPDATE again
 
 
 def expected_name(text: str) -> x509.Name:

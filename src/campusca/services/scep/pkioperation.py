@@ -28,6 +28,7 @@ from campusca.pki.errors import CsrInvalid
 from campusca.scep import MessageType, PkiMessage
 from campusca.services import audit
 from campusca.services.authority import Authority
+from campusca.services.ca.crls import current_crl
 from campusca.services.ca.issuance import (
     Holder,
     SignedCertificate,
@@ -35,7 +36,6 @@ from campusca.services.ca.issuance import (
     record_certificate,
     sign_certificate,
 )
-from campusca.services.ca.revocation import current_crl
 from campusca.services.errors import ChallengeRejected, NotFound, PolicyViolation, ServiceError
 from campusca.services.scep.challenges import consume_challenge, expected_name, find_challenge
 from campusca.services.scep.device_records import record_scep_device

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from campusca.pki.errors import Pkcs12DecodeError, Pkcs12PasswordError
 from campusca.pki.pkcs12 import Pkcs12Contents, load_pkcs12
 from campusca.services.authority import ROOT_CA, Authority
-from campusca.services.ca.revocation import current_crl
+from campusca.services.ca.crls import current_crl, current_delta_crl
 from campusca.services.errors import InvalidInput, NotFound
 from campusca.services.smime.lookup import encryption_certificates
 from campusca.smime import (
@@ -116,7 +116,11 @@ def encrypt(
 
 def verify(authority: Authority, message: bytes) -> VerifiedMessage:
     """Verify the signature, the chain to our root, validity, emailProtection, From: and revocation (our CRLs)."""
-    crls = [current_crl(authority, slug) for slug in authority.ca_slugs()]
+    # Each full CRL names its delta CRL (Freshest CRL); a validator then wants the delta too.
+    slugs = authority.ca_slugs()
+    crls = [current_crl(authority, slug) for slug in slugs] + [
+        current_delta_crl(authority, slug) for slug in slugs
+    ]
     return verify_message(
         check_size(message),
         trust_roots=[authority.ca(ROOT_CA).certificate],

@@ -1,0 +1,139 @@
+"""Pre-produced OCSP answers (RFC 5019 §2.2): kept in memory, yet never older than the status they state."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+from campusca.pki.crl import RevocationReason
+from campusca.pki.ocsp import issuer_hashes
+from campusca.services.authority import Authority
+from campusca.services.ca import PreproducedAnswers, issue_from_csr, revoke_by_serial
+from tests.assertions import assert_ocsp_status
+from tests.support.ca import CaHome, free_port, make_csr, serving
+from tests.support.postgres import two_nodes_on_postgres
+
+
+def _request(certificate: x509.Certificate, issuer: x509.Certificate, nonce: bytes | None = None) -> bytes:
+    builder = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1())
+    if nonce is not None:
+        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
+    return builder.build().public_bytes(serialization.Encoding.DER)
+
+
+def _issue(authority: Authority, cn: str = "alice-laptop") -> x509.Certificate:
+    _, csr = make_csr(cn=cn)
+    return issue_from_csr(
+        authority, profile_name="device", csr_bytes=csr, username="alice", actor="test"
+    ).certificate
+
+
+def _get(url: str, request: bytes) -> httpx.Response:
+    return httpx.get(f"{url}/ocsp/{quote(base64.b64encode(request).decode(), safe='')}")
+
+
+@pytest.fixture
+def two_serve_processes(ca: CaHome) -> Iterator[list[str]]:
+    """Two `campusca serve` processes on the same SQLite database."""
+    with ExitStack() as stack:
+        second = CaHome(home=ca.home, port=free_port())
+        yield [stack.enter_context(serving(ca)), stack.enter_context(serving(second))]
+
+
+def test_revocation_by_another_process_is_answered_at_once_by_every_serve_process(
+    ca: CaHome, authority: Authority, two_serve_processes: list[str]
+) -> None:
+    certificate = _issue(authority)
+    request = _request(certificate, authority.ca("issuing").certificate)
+    first = {url: _get(url, request).content for url in two_serve_processes}
+    for url, der in first.items():
+        assert_ocsp_status(der, ocsp.OCSPCertStatus.GOOD)
+        assert _get(url, request).content == der  # pre-produced: the very same signed answer again
+        posted = httpx.post(
+            f"{url}/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
+        )
+        assert posted.content == der
+    ca.cli("cert", "revoke", format(certificate.serial_number, "x"), "--reason", "keyCompromise")
+    for url in two_serve_processes:
+        response = assert_ocsp_status(_get(url, request).content, ocsp.OCSPCertStatus.REVOKED)
+        assert response.revocation_reason is x509.ReasonFlags.key_compromise
+
+
+def test_nonce_queries_are_signed_afresh_and_not_cacheable(ca: CaHome, authority: Authority) -> None:
+    certificate = _issue(authority)
+    issuer = authority.ca("issuing").certificate
+    with serving(ca) as url:
+        answers = []
+        for nonce in (b"first nonce 0001", b"second nonce 002"):
+            got = httpx.post(f"{url}/ocsp", content=_request(certificate, issuer, nonce))
+            assert got.headers["cache-control"] == "no-store"
+            response = assert_ocsp_status(got.content, ocsp.OCSPCertStatus.GOOD)
+            assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == nonce
+            answers.append(got.content)
+        plain = _get(url, _request(certificate, issuer))
+        assert "max-age=" in plain.headers["cache-control"] and plain.headers["etag"]
+    assert answers[0] != answers[1]
+
+
+def test_answers_are_resigned_once_a_quarter_of_their_validity_has_passed(authority: Authority) -> None:
+    answers = PreproducedAnswers(authority)
+    request = _request(_issue(authority), authority.ca("issuing").certificate)
+    first = answers.answer(request)
+    assert answers.answer(request) is first
+    real_clock = authority.clock
+    quarter = timedelta(minutes=authority.settings.ocsp_validity_minutes) / 4
+    authority.clock = lambda: real_clock() + quarter + timedelta(seconds=1)
+    again = answers.answer(request)
+    assert again.this_update > first.this_update and again.der != first.der
+    assert again.next_update - authority.now() > 3 * quarter - timedelta(seconds=2)
+
+
+def test_kept_answers_are_bounded_by_count_and_unknown_is_never_kept(authority: Authority) -> None:
+    small = Authority(
+        settings=authority.settings.model_copy(
+            update={"ocsp_cache_entries": 2, "ocsp_status_check_ms": 10_000}
+        ),
+        db=authority.db,
+        keys=authority.keys,
+    )
+    answers = PreproducedAnswers(small)
+    issuer = small.ca("issuing").certificate
+    requests = [_request(_issue(small, f"device-{i}"), issuer) for i in range(3)]
+    for request in requests:
+        answers.answer(request)
+    assert answers.cached(requests[0]) is None  # the least recently used one went
+    assert answers.cached(requests[2]) is not None
+    never_issued = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(*issuer_hashes(issuer), 0x1234567, hashes.SHA1())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    assert answers.answer(never_issued).status.value == "unknown"
+    assert answers.cached(never_issued) is None
+
+
+@pytest.mark.interop
+def test_revocation_on_one_postgresql_node_reaches_the_other_nodes_kept_answers(tmp_path: Path) -> None:
+    with two_nodes_on_postgres(tmp_path / "home") as (first, second):
+        certificate = _issue(first)
+        request = _request(certificate, second.ca("issuing").certificate)
+        answers = PreproducedAnswers(second)
+        good = answers.answer(request)
+        assert_ocsp_status(good.der, ocsp.OCSPCertStatus.GOOD)
+        assert answers.answer(request) is good
+        revoke_by_serial(
+            first, serial=certificate.serial_number, reason=RevocationReason.AFFILIATION_CHANGED, actor="test"
+        )
+        assert answers.cached(request) is None
+        assert_ocsp_status(answers.answer(request).der, ocsp.OCSPCertStatus.REVOKED)
