@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from campusca.pki.certificates import openssl_serial
 from tests.assertions import assert_ocsp_status
 from tests.support.ca import make_csr
 from tests.support.scep_server import ScepServer, pkcs_req, read_reply, scep_server
@@ -46,7 +47,7 @@ def test_a_device_enrolled_by_scep_alone_is_recorded_and_can_be_revoked(server: 
     issued = _enrol_by_scep_alone(server)
     shown = server.ca.cli_json("device", "show", UDID)
     assert shown["udid"] == UDID and shown["owner"] == "alice" and shown["state"] == "enrolled"
-    assert [c["serial"] for c in shown["certificates"]] == [format(issued.serial_number, "x")]
+    assert [c["serial"] for c in shown["certificates"]] == [openssl_serial(issued.serial_number)]
 
     revoked = server.ca.cli_json("device", "revoke", UDID, "--reason", "superseded")
     assert revoked["state"] == "revoked"

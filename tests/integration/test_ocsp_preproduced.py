@@ -91,7 +91,7 @@ def test_answers_are_resigned_once_a_quarter_of_their_validity_has_passed(author
     first = answers.answer(request)
     assert answers.answer(request) is first
     real_clock = authority.clock
-    quarter = timedelta(minutes=authority.settings.ocsp_validity_minutes) / 4
+    quarter = (first.next_update - first.this_update) / 4  # the profile's validity (device: 5 minutes)
     authority.clock = lambda: real_clock() + quarter + timedelta(seconds=1)
     again = answers.answer(request)
     assert again.this_update > first.this_update and again.der != first.der

@@ -30,10 +30,13 @@ def served(ca: CaHome) -> Iterator[tuple[CaHome, str]]:
 
 def _request_for_responder_certificate(ca: CaHome, url: str, *, nonce: bytes | None = None) -> bytes:
     """An OCSP request about a certificate campusca issued at init (the responder's own)."""
-    (listed,) = ca.cli_json("cert", "list", "--profile", "ocsp")  # type: ignore[misc]
-    pem = ca.cli("cert", "show", listed["serial"], "--pem").stdout.encode()
-    certificate = x509.load_pem_x509_certificate(pem)
     issuer = x509.load_der_x509_certificate(httpx.get(f"{url}/ca/issuing.crt").content)
+    responders = ca.cli_json("cert", "list", "--profile", "ocsp")  # one per issuing CA
+    certificates = [
+        x509.load_pem_x509_certificate(ca.cli("cert", "show", listed["serial"], "--pem").stdout.encode())
+        for listed in responders  # type: ignore[union-attr]
+    ]
+    (certificate,) = [c for c in certificates if c.issuer == issuer.subject]
     builder = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1())
     if nonce is not None:
         builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)

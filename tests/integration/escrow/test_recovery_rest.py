@@ -182,7 +182,9 @@ def test_help_desk_recovers_marys_key_with_another_agents_approval(api: Api) -> 
     assert new_signing and len(released.json()["revoked_signing"]) == 1
     assert released.json()["signing_still_valid"] == []
     contents = load_pkcs12(p12, b"recovered keys travel safely")
-    serials = {openssl_serial(c.serial_number) for c in (contents.certificate, *(c for _, c in contents.extra))}
+    serials = {
+        openssl_serial(c.serial_number) for c in (contents.certificate, *(c for _, c in contents.extra))
+    }
     assert new_signing in serials
     again = api.post(
         f"/api/v1/recovery/requests/{rid}/release",
