@@ -33,6 +33,9 @@ def gateway() -> Iterator[SmsGateway]:
 
 @pytest.fixture
 def site(ca: CaHome, gateway: SmsGateway) -> Iterator[str]:
+    # Invitations need an https public URL; Chromium sends the then Secure cookies to http://127.0.0.1
+    # (a potentially trustworthy origin), so the pages are still reached on the plain port.
+    (ca.home / "campusca.toml").write_text(f'public_url = "https://127.0.0.1:{ca.port}"\n')
     with (ca.home / "campusca.toml").open("a") as toml:
         toml.writelines(f'{key} = "{value}"\n' for key, value in gateway.settings().items())
         toml.write("audit_verify_slice = 10\n")  # the verification goes through its progress pages
@@ -82,7 +85,7 @@ def test_the_administrator_sends_alice_her_invitation_by_sms_from_her_page(
     screenshots(page, screenshot_dir, "admin-person")
     [message] = gateway.messages
     assert message["To"] == ALICE_PHONE
-    assert gateway.links(ALICE_PHONE)[0].startswith(site + "/enroll/")
+    assert gateway.links(ALICE_PHONE)[0].startswith(f"https://127.0.0.1:{ca.port}/enroll/")
     assert gateway.links(ALICE_PHONE)[0] not in page.content()  # the link goes to Alice only
     [created] = [
         r for r in ca.cli_json("audit", "list", "--limit", "100") if r["action"] == "invitation.created"
