@@ -97,7 +97,8 @@ def _bob_in_nss(authority: Authority, work: Path) -> tuple[Nss, SmimeBundle]:
                 "-o", work / f"bob-{use}.csr")  # fmt: skip
         requests[use] = (work / f"bob-{use}.csr").read_bytes()  # DER: NSS writes binary without -a
     bob = issue(authority, "bob", signing_csr=requests["signing"], encryption_csr=requests["encryption"])
-    root, issuing = authority.chain()[-1], authority.chain()[0]
+    # S/MIME certificates come from the S/MIME CA: that is the intermediate every client needs.
+    issuing, root = authority.chain_of(bob.signing.certificate)
     for name, certificate in (("campus-root", root), ("campus-issuing", issuing)):
         (work / f"{name}.pem").write_bytes(_pem(certificate))
         nss.run("certutil", "-A", "-n", name, "-t", ",,", "-i", work / f"{name}.pem")
