@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campusca.db.models import AuditRecord, Counter
@@ -21,8 +21,8 @@ from campusca.services import audit
 from campusca.services.audit import GENESIS_HASH, AuditEntry, record_hash
 from campusca.services.authority import Authority
 from campusca.services.errors import InvalidInput
+from campusca.services.listing import check_page, escape_like, read_page
 
-MAX_PAGE = 500
 MAX_SLICE = 100_000  # records per verification step at most (`audit_verify_slice`, default 20,000)
 VERIFIED = "audit.verified"
 
@@ -58,7 +58,7 @@ class VerificationView:
 
 
 def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return f"%{escape_like(text)}%"
 
 
 def search_records(
@@ -72,20 +72,17 @@ def search_records(
     offset: int = 0,
 ) -> AuditPage:
     """Records whose actor and target contain the texts given and whose action starts with `action`."""
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} records and starts at 0 or later")
+    check_page(limit, offset, "records")
     query = select(AuditRecord)
     if actor.strip():
         query = query.where(AuditRecord.actor.like(_like(actor.strip()), escape="\\"))
     if action.strip():
-        prefix = action.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(AuditRecord.action.like(prefix + "%", escape="\\"))
+        query = query.where(AuditRecord.action.like(escape_like(action.strip()) + "%", escape="\\"))
     if target.strip():
         query = query.where(AuditRecord.target.like(_like(target.strip()), escape="\\"))
     order = AuditRecord.seq.desc() if newest_first else AuditRecord.seq.asc()
     with authority.db.read() as session:
-        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-        rows = session.execute(query.order_by(order).limit(limit).offset(offset)).scalars()
+        total, rows = read_page(session, query, (order,), limit, offset)
         items = tuple(
             AuditEntry(r.seq, r.at, r.actor, r.action, r.target, json.loads(r.details), r.hash) for r in rows
         )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from campusca.db.models import Certificate, Person
 from campusca.services.authority import Authority
 from campusca.services.ca.certificates import STATUSES, CertificateView, certificate_view
 from campusca.services.ca.issuance import parse_serial, serial_to_hex
 from campusca.services.errors import InvalidInput
+from campusca.services.listing import check_page, contains_any, read_page
 
-MAX_PAGE = 500
 CERTIFICATE_SORTS = {
     "issued": Certificate.id,
     "expires": Certificate.not_after,
@@ -29,10 +29,6 @@ class CertificatePage:
     total: int
     limit: int
     offset: int
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_certificates(
@@ -56,23 +52,14 @@ def find_certificates(
         raise InvalidInput(f"sort must be one of {', '.join(CERTIFICATE_SORTS)}; got {sort!r}")
     if status and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} certificates and starts at 0 or later")
+    check_page(limit, offset, "certificates")
     now = authority.now()
     query = select(Certificate).outerjoin(Person, Certificate.person_id == Person.id)
     if serial.strip():
         query = query.where(Certificate.serial_hex == serial_to_hex(parse_serial(serial)))
     needle = text.strip().lower()
     if needle:
-        pattern = f"%{_escape_like(needle)}%"
-        query = query.where(
-            or_(
-                *(
-                    func.lower(column).like(pattern, escape="\\")
-                    for column in (Certificate.subject, Person.email, Person.username)
-                )
-            )
-        )
+        query = query.where(contains_any((Certificate.subject, Person.email, Person.username), needle))
     if profile.strip():
         query = query.where(Certificate.profile == profile.strip())
     if status == "revoked":
@@ -84,8 +71,7 @@ def find_certificates(
     column = CERTIFICATE_SORTS[sort]
     order = (column.desc(), Certificate.id.desc()) if descending else (column.asc(), Certificate.id.asc())
     with authority.db.read() as session:
-        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-        rows = session.execute(query.order_by(*order).limit(limit).offset(offset)).scalars()
+        total, rows = read_page(session, query, order, limit, offset)
         return CertificatePage(tuple(certificate_view(r, now) for r in rows), total, limit, offset)
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from campusca.db.models import Department, Person
 from campusca.services.authority import Authority
 from campusca.services.errors import InvalidInput
+from campusca.services.listing import check_page, contains_any, read_page
 from campusca.services.people.registry import ROLES
 from campusca.services.people.views import PersonView, person_view
 
-MAX_PAGE = 500
 # What a list may be sorted by, and the column each name stands for.
 PEOPLE_SORTS = {
     "username": Person.username,
@@ -33,10 +33,6 @@ class PeoplePage:
     offset: int
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def find_people(
     authority: Authority,
     *,
@@ -53,20 +49,11 @@ def find_people(
         raise InvalidInput(f"sort must be one of {', '.join(PEOPLE_SORTS)}; got {sort!r}")
     if role and role not in ROLES:
         raise InvalidInput(f"role must be among {', '.join(sorted(ROLES))}; got {role!r}")
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} people and starts at 0 or later")
+    check_page(limit, offset, "people")
     query = select(Person).join(Department, Person.department_id == Department.id)
     needle = text.strip().lower()
     if needle:
-        pattern = f"%{_escape_like(needle)}%"
-        query = query.where(
-            or_(
-                *(
-                    func.lower(column).like(pattern, escape="\\")
-                    for column in (Person.username, Person.name, Person.email, Person.phone)
-                )
-            )
-        )
+        query = query.where(contains_any((Person.username, Person.name, Person.email, Person.phone), needle))
     if role:
         # Roles are stored space-separated; padding both sides makes "admin" not match "ra-officer admin2".
         query = query.where((" " + Person.roles + " ").like(f"% {role} %"))
@@ -75,6 +62,5 @@ def find_people(
     column = PEOPLE_SORTS[sort]
     order = (column.desc(), Person.id.desc()) if descending else (column.asc(), Person.id.asc())
     with authority.db.read() as session:
-        total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-        rows = session.execute(query.order_by(*order).limit(limit).offset(offset)).scalars()
+        total, rows = read_page(session, query, order, limit, offset)
         return PeoplePage(tuple(person_view(p) for p in rows), total, limit, offset)
