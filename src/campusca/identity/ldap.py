@@ -41,6 +41,18 @@ class LdapOptions:
     timeout_seconds: float = 10.0
 
 
+def ldap_server(url: str, *, ca_file: str | None, verify_tls: bool, timeout: float) -> Server:
+    """The directory at `url` (ldap:// or ldaps://), its certificate checked unless `verify_tls` is off."""
+    tls = Tls(
+        validate=ssl.CERT_REQUIRED if verify_tls else ssl.CERT_NONE,
+        ca_certs_file=ca_file,
+        version=ssl.PROTOCOL_TLS_CLIENT,
+    )
+    return Server(
+        url, use_ssl=url.lower().startswith("ldaps://"), tls=tls, get_info=NONE, connect_timeout=timeout
+    )
+
+
 class LdapProvider:
     """Search-then-bind against one directory; never binds with an empty password (unauthenticated bind)."""
 
@@ -48,17 +60,11 @@ class LdapProvider:
 
     def __init__(self, options: LdapOptions) -> None:
         self._options = options
-        tls = Tls(
-            validate=ssl.CERT_REQUIRED if options.verify_tls else ssl.CERT_NONE,
-            ca_certs_file=options.ca_file,
-            version=ssl.PROTOCOL_TLS_CLIENT,
-        )
-        self._server = Server(
+        self._server = ldap_server(
             options.url,
-            use_ssl=options.url.lower().startswith("ldaps://"),
-            tls=tls,
-            get_info=NONE,
-            connect_timeout=options.timeout_seconds,
+            ca_file=options.ca_file,
+            verify_tls=options.verify_tls,
+            timeout=options.timeout_seconds,
         )
 
     def authenticate(self, username: str, password: str) -> AuthenticatedUser:

@@ -9,15 +9,15 @@ is current, so it can be repeated (an outbox retries it) and an empty set remove
 from __future__ import annotations
 
 import math
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ldap3 import MODIFY_REPLACE, NONE, SUBTREE, Connection, Server, Tls
+from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from campusca.identity.errors import DirectoryUnavailable, IdentityError
+from campusca.identity.ldap import ldap_server
 
 SMIME_ATTRIBUTE = "userSMIMECertificate"
 CERTIFICATE_ATTRIBUTE = "userCertificate;binary"  # OpenLDAP requires the ;binary transfer option
@@ -47,17 +47,11 @@ class LdapCertificatePublisher:
 
     def __init__(self, options: LdapPublishOptions) -> None:
         self._options = options
-        tls = Tls(
-            validate=ssl.CERT_REQUIRED if options.verify_tls else ssl.CERT_NONE,
-            ca_certs_file=options.ca_file,
-            version=ssl.PROTOCOL_TLS_CLIENT,
-        )
-        self._server = Server(
+        self._server = ldap_server(
             options.url,
-            use_ssl=options.url.lower().startswith("ldaps://"),
-            tls=tls,
-            get_info=NONE,
-            connect_timeout=options.timeout_seconds,
+            ca_file=options.ca_file,
+            verify_tls=options.verify_tls,
+            timeout=options.timeout_seconds,
         )
 
     def replace_certificates(
