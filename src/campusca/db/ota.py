@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from campusca.db.models import Base, Organisation, Person, UTCDateTime, utcnow
 
@@ -182,3 +182,29 @@ class DevicePolicy(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+# A delivery attempt owns its outbox message this long (several workers deliver the same outbox).
+OUTBOX_CLAIM_SECONDS = 120
+
+
+def claim_outbox_message(
+    session: Session, message_id: int, now: datetime, *, channel: str | None = None
+) -> bool:
+    """Take a pending, due message for one attempt (counted; retried after the claim runs out if we die).
+
+    True when this transaction won it; a concurrent worker's claim, or a message not due, gives False.
+    """
+    query = update(OutboxMessage).where(
+        OutboxMessage.id == message_id,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+    )
+    if channel is not None:
+        query = query.where(OutboxMessage.channel == channel)
+    claimed = session.execute(
+        query.values(
+            attempts=OutboxMessage.attempts + 1, next_attempt_at=now + timedelta(seconds=OUTBOX_CLAIM_SECONDS)
+        ).execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1  # type: ignore[attr-defined]

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from campusca.config import LdapSettings
 from campusca.db import after_commit
 from campusca.db.models import Certificate, Person
-from campusca.db.ota import OutboxMessage
+from campusca.db.ota import OutboxMessage, claim_outbox_message
 from campusca.identity import EntryNotFound, IdentityError, LdapCertificatePublisher, LdapPublishOptions
 from campusca.pki.cms import build_certs_only
 from campusca.services import audit
@@ -32,7 +32,6 @@ log = logging.getLogger("campusca.ldap")
 
 LDAP_CHANNEL = "ldap"
 SMIME_PROFILES = ("smime-signing", "smime-encryption")
-CLAIM_SECONDS = 120
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 EXPIRY_LOOKBACK = timedelta(days=30)
 Publisher = Callable[[LdapSettings], LdapCertificatePublisher]
@@ -149,21 +148,9 @@ def publish_message(
     """Claim one `ldap` row and replace the person's directory attributes with their current certificates."""
     now = authority.now()
     with authority.db.write() as session:
-        claimed = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.channel == LDAP_CHANNEL,
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .values(
-                attempts=OutboxMessage.attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        claimed = claim_outbox_message(session, message_id, now, channel=LDAP_CHANNEL)
         row = session.get(OutboxMessage, message_id)
-        if row is None or claimed != 1:
+        if row is None or not claimed:
             return _publication(row, message_id, None)
         person = session.execute(select(Person).where(Person.username == row.recipient)).scalar_one()
         directory = publish_settings(authority, person)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from campusca.db.ids import get_row
 from campusca.db.models import Person
-from campusca.db.ota import Device, Invitation, OutboxMessage
+from campusca.db.ota import Device, Invitation, OutboxMessage, claim_outbox_message
 from campusca.notify import EmailMessage, EmailSender, NotifyError, SmsMessage, SmsSender
 from campusca.services import audit
 from campusca.services.authority import Authority
@@ -34,7 +34,6 @@ log = logging.getLogger("campusca.invitations")
 CHANNELS = ("sms", "email")
 TOKEN_BYTES = 32  # 256 random bits in the link
 MAX_TTL_SECONDS = 30 * 24 * 3600
-CLAIM_SECONDS = 120  # a delivery attempt owns its message this long (several workers deliver)
 BACKOFF_SECONDS = (60, 300, 900, 3600, 3 * 3600)
 
 
@@ -239,22 +238,11 @@ def deliver_message(authority: Authority, message_id: int, senders: Senders | No
     senders = senders or default_senders(authority)
     now = authority.now()
     with authority.db.write() as session:
-        claimed = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .values(
-                attempts=OutboxMessage.attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
-            )
-            .execution_options(synchronize_session=False)
-        )
+        claimed = claim_outbox_message(session, message_id, now)
         row = session.get(OutboxMessage, message_id)
         if row is None:
             raise NotFound(f"no outbox message with id {message_id}")
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not claimed:
             return _delivery(row)
         channel, recipient, subject, body = row.channel, row.recipient, row.subject, row.body or ""
     error: str | None = None
