@@ -31,8 +31,7 @@ from campusca.services.ca.issuance import find_certificate
 from campusca.services.ca.revocation import revoke_certificate
 from campusca.services.mdm.commands import enqueue
 from campusca.services.ota import devices, profiles
-from campusca.services.ota.passcode_policy import policy_for
-from campusca.services.scep.challenges import create_challenge
+from campusca.services.ota.phase3 import final_profile_for
 
 ACTOR = "system:mdm-renewal"
 CHALLENGE_TTL_SECONDS = 24 * 3600  # the phone may install the profile hours after it was sent
@@ -44,22 +43,13 @@ def install_profile_body(
     """The InstallProfile plist with a freshly built, signed and encrypted replacement profile."""
     person = device.person
     topic = session.execute(select(MdmDevice.topic).where(MdmDevice.device_id == device.id)).scalar_one()
-    challenge = create_challenge(
+    profile = final_profile_for(
         authority,
         session,
-        person=person,
+        person,
+        device,
         actor=f"mdm-renewal:{command.renewal_id}",
-        ttl_seconds=CHALLENGE_TTL_SECONDS,
-        device_ref=device.udid,
-        expected_subject=profiles.device_common_name(person, device.udid),
-        profile="device",
-    )
-    profile = profiles.final_device_profile(
-        authority,
-        person=person,
-        device=device,
-        challenge=challenge,
-        policy=policy_for(session, person.department.organisation_id),
+        challenge_ttl_seconds=CHALLENGE_TTL_SECONDS,
         encrypted_to=signer,
         mdm_topic=topic,
     )

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campusca.apple import DeviceAttributes
+from campusca.apple import DeviceAttributes, Payload
+from campusca.db.models import Person
 from campusca.db.ota import Device, Enrollment
 from campusca.services import audit
 from campusca.services.authority import ISSUING_CA, Authority
@@ -120,6 +121,40 @@ def _enrollment(session: Session, device: Device) -> Enrollment | None:
     ).scalar()
 
 
+def final_profile_for(
+    authority: Authority,
+    session: Session,
+    person: Person,
+    device: Device,
+    *,
+    actor: str,
+    challenge_ttl_seconds: int,
+    encrypted_to: x509.Certificate,
+    mdm_topic: str | None,
+) -> Payload:
+    """The device's final profile (SCEP with a fresh one-time challenge bound to it, passcode policy,
+    VPN, MDM when `mdm_topic`), encrypted to the device: at enrollment and when MDM renews it."""
+    challenge = create_challenge(
+        authority,
+        session,
+        person=person,
+        actor=actor,
+        ttl_seconds=challenge_ttl_seconds,
+        device_ref=device.udid,
+        expected_subject=profiles.device_common_name(person, device.udid),
+        profile="device",
+    )
+    return profiles.final_device_profile(
+        authority,
+        person=person,
+        device=device,
+        challenge=challenge,
+        policy=policy_for(session, person.department.organisation_id),
+        encrypted_to=encrypted_to,
+        mdm_topic=mdm_topic,
+    )
+
+
 def _final(
     authority: Authority,
     session: Session,
@@ -129,23 +164,14 @@ def _final(
     now: datetime,
 ) -> bytes:
     person = enrollment.person
-    challenge = create_challenge(
+    profile = final_profile_for(
         authority,
         session,
-        person=person,
+        person,
+        device,
         actor=f"enrollment:{enrollment.id}",
         # The person installs the final profile by hand, perhaps later the same day.
-        ttl_seconds=max(authority.settings.enroll_session_minutes * 60, 24 * 3600),
-        device_ref=device.udid,
-        expected_subject=profiles.device_common_name(person, device.udid),
-        profile="device",
-    )
-    profile = profiles.final_device_profile(
-        authority,
-        person=person,
-        device=device,
-        challenge=challenge,
-        policy=policy_for(session, person.department.organisation_id),
+        challenge_ttl_seconds=max(authority.settings.enroll_session_minutes * 60, 24 * 3600),
         encrypted_to=signer,
         mdm_topic=profiles.active_mdm_topic(session),
     )
