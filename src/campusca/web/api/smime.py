@@ -30,6 +30,12 @@ class IssueIn(BaseModel):
     csr_encryption: str | None = Field(default=None, max_length=65536, description="Only where escrow is off")
 
 
+def _only_own(caller: Caller, username: str, refusal: str) -> None:
+    """A person (Basic login) acts only for themselves; operators' tokens for anyone."""
+    if caller.username is not None and caller.username != username.strip().lower() and not caller.is_operator:
+        raise NotAuthorized(refusal)
+
+
 def _b64(data: bytes | None) -> str | None:
     return base64.b64encode(data).decode() if data is not None else None
 
@@ -41,12 +47,7 @@ def issue(
     authority: Annotated[Authority, Depends(get_authority)],
 ) -> dict[str, object]:
     """Issue a signing and an encryption certificate; a person may issue only their own (Basic login)."""
-    if (
-        caller.username is not None
-        and caller.username != body.username.strip().lower()
-        and not caller.is_operator
-    ):
-        raise NotAuthorized("people can issue S/MIME certificates only for themselves")
+    _only_own(caller, body.username, "people can issue S/MIME certificates only for themselves")
     # Committed (certificates, escrow archive, audit) before this route answers 201.
     bundle = smime.issue_smime_bundle(
         authority,
@@ -81,12 +82,7 @@ def reissue_signing(
     authority: Annotated[Authority, Depends(get_authority)],
 ) -> dict[str, object]:
     """Replace a signing certificate whose key was lost (after a recovery); a person only their own."""
-    if (
-        caller.username is not None
-        and caller.username != body.username.strip().lower()
-        and not caller.is_operator
-    ):
-        raise NotAuthorized("people can re-issue only their own signing certificate")
+    _only_own(caller, body.username, "people can re-issue only their own signing certificate")
     result = smime.reissue_signing(
         authority, username=body.username, password=body.password, actor=caller.actor, legacy=body.legacy
     )
