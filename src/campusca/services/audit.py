@@ -54,6 +54,8 @@ _BUMP_COUNTER = (
 )
 _PREVIOUS_HASH = select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq"))
 _INSERT_RECORD = insert(AuditRecord.__table__)
+# session.info key: (transaction, seq, hash) of the last record that transaction wrote.
+_CHAIN_TAIL = "campusca.audit.tail"
 
 
 def next_counter(session: Session, name: str) -> int:
@@ -84,7 +86,15 @@ def record(
     details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
     seq = next_counter(session, _COUNTER)
     connection = core_connection(session)
-    prev_hash = connection.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
+    # A transaction writing several records (a group commit) knows the hash it wrote last; a tail
+    # left by an earlier transaction of the same session (committed or rolled back) is never used.
+    transaction = session.get_transaction()
+    tail_transaction, tail_seq, tail_hash = session.info.get(_CHAIN_TAIL, (None, None, None))
+    if tail_transaction is transaction and tail_seq == seq - 1:
+        prev_hash = tail_hash
+    else:
+        prev_hash = connection.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
+    digest = record_hash(prev_hash, seq, at, actor, action, target, details_json)
     connection.execute(
         _INSERT_RECORD,
         {
@@ -95,9 +105,10 @@ def record(
             "target": target,
             "details": details_json,
             "prev_hash": prev_hash,
-            "hash": record_hash(prev_hash, seq, at, actor, action, target, details_json),
+            "hash": digest,
         },
     )
+    session.info[_CHAIN_TAIL] = (transaction, seq, digest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from campusca.web.api import invitations as api_invitations
 from campusca.web.api import recovery as api_recovery
 from campusca.web.api import scep as api_scep
 from campusca.web.api import smime as api_smime
+from campusca.web.api.issue_endpoint import IssueEndpoint
 from campusca.web.background import install_background_jobs
 from campusca.web.errors import install_error_handlers
 from campusca.web.request_metrics import RequestMetrics
@@ -88,6 +89,7 @@ def create_fastapi_app(authority: Authority) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(IssueEndpoint, authority=authority)  # innermost: after admission and body limit
     app.add_middleware(BodyLimitMiddleware, limit=authority.settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     # Outermost, so that a turned-away write costs no body buffering and no handler.

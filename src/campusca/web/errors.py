@@ -62,24 +62,36 @@ def problem(status: int, code: str, message: str, headers: dict[str, str] | None
     return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
 
 
+def rest_problem(error: CampusCAError) -> tuple[int, dict[str, str], dict[str, str] | None]:
+    """A domain error as the REST API answers it: status, {"code", "message"} body and extra headers."""
+    if isinstance(error, Busy):
+        return 503, {"code": "busy", "message": str(error)}, {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+    status = _status_for(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, LoginThrottled):
+        headers = {"Retry-After": str(error.retry_after)}
+    return status, {"code": getattr(error, "code", "invalid_input"), "message": str(error)}, headers
+
+
+def log_unexpected(error: Exception, method: str, path: str) -> str:
+    """Log an unexpected error by type and a new request id (its text may quote request data)."""
+    request_id = uuid.uuid4().hex[:12]
+    log.error("unexpected %s in %s %s (request %s)", type(error).__name__, method, path, request_id)
+    return f"internal error; request id {request_id}"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     # Page paths (/my, /agent, /admin, /login) answer the same statuses as an HTML page (web/pages.py).
     @app.exception_handler(CampusCAError)
     async def _domain(request: Request, error: CampusCAError) -> Response:
-        if isinstance(error, Busy):
-            busy = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
-            if is_page_path(request.url.path):  # the one 5xx a page answers: back-pressure, retry shortly
-                return await error_answer(request, 503, str(error), busy, identify=False)
-            return problem(503, "busy", str(error), busy)
-        status = _status_for(error)
+        status, body, headers = rest_problem(error)
         if is_page_path(request.url.path):
-            extra = {"Retry-After": str(error.retry_after)} if isinstance(error, LoginThrottled) else None
-            return await error_answer(request, status, str(error), extra)
-        code = getattr(error, "code", "invalid_input")
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if isinstance(error, LoginThrottled):
-            headers = {"Retry-After": str(error.retry_after)}
-        return problem(status, code, str(error), headers)
+            # Busy is the one 5xx a page answers: back-pressure, retry shortly.
+            extra = headers if isinstance(error, (Busy, LoginThrottled)) else None
+            return await error_answer(
+                request, status, str(error), extra, identify=not isinstance(error, Busy)
+            )
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
@@ -100,16 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
-        request_id = uuid.uuid4().hex[:12]
-        # Logged by type and request id only: exception text may quote request data.
-        log.error(
-            "unexpected %s in %s %s (request %s)",
-            type(error).__name__,
-            request.method,
-            request.url.path,
-            request_id,
-        )
-        message = f"internal error; request id {request_id}"
+        message = log_unexpected(error, request.method, request.url.path)
         if is_page_path(request.url.path):  # a bug, never a planned answer: still a page, not JSON
             return await error_answer(request, 500, message, identify=False)
         return problem(500, "internal_error", message)

@@ -71,8 +71,13 @@ _FIND_HOLDER = (
     .join(Organisation, Department.organisation_id == Organisation.id)
     .where(Person.username == bindparam("username"))
 )
-_CA_ACTIVE = select(CertificateAuthority.active).where(CertificateAuthority.id == bindparam("ca_id"))
-_PERSON_ACTIVE = select(Person.active).where(Person.id == bindparam("person_id"))
+# One statement for both checks made under the write lock (NULL for the person when there is none).
+_STILL_ACTIVE = select(
+    select(CertificateAuthority.active)
+    .where(CertificateAuthority.id == bindparam("ca_id"))
+    .scalar_subquery(),
+    select(Person.active).where(Person.id == bindparam("person_id")).scalar_subquery(),
+)
 _INSERT_CERTIFICATE = insert(Certificate.__table__).returning(Certificate.__table__.c.id)
 
 
@@ -219,12 +224,14 @@ def record_certificate(
     A certificate that is never recorded was never issued: it is not returned to anyone.
     """
     connection = core_connection(session)
-    if signed.holder is not None:
-        # The person may have been deactivated between signing and now; the write lock decides.
-        active = connection.execute(_PERSON_ACTIVE, {"person_id": signed.holder.id}).scalar()
-        if not active:
-            raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
-    if not connection.execute(_CA_ACTIVE, {"ca_id": signed.ca_id}).scalar():
+    # The person may have been deactivated, or the CA revoked, since signing; the write lock decides.
+    holder_id = signed.holder.id if signed.holder is not None else None
+    ca_active, person_active = connection.execute(
+        _STILL_ACTIVE, {"ca_id": signed.ca_id, "person_id": holder_id}
+    ).one()
+    if signed.holder is not None and not person_active:
+        raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
+    if not ca_active:
         # A revoked CA issues nothing more, even from a process that loaded it before the revocation.
         raise PolicyViolation("the CA that signed this certificate has been revoked; nothing was issued")
     certificate = signed.certificate

@@ -58,13 +58,27 @@ def _out(view: ca.CertificateView, *, with_pem: bool = False) -> CertificateOut:
     return CertificateOut.model_validate(data)
 
 
+_OUT_FIELDS = tuple(CertificateOut.model_fields)
+
+
+def issue_response(view: ca.CertificateView) -> dict[str, object]:
+    """The 201 body of an issuance, as FastAPI serialises `CertificateOut` (web/api/issue_endpoint.py)."""
+    data = view.to_json()
+    data["pem"] = view.pem.decode()
+    return {name: data.get(name) for name in _OUT_FIELDS}
+
+
 @router.post("", status_code=201, response_model=CertificateOut)
 def issue(
     body: IssueRequest,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)],
     authority: AuthorityDep,
 ) -> CertificateOut:
-    """Issue a certificate from a CSR; the profile decides its content. Needs the ra-officer role."""
+    """Issue a certificate from a CSR; the profile decides its content. Needs the ra-officer role.
+
+    Well-formed requests are answered by `issue_endpoint.IssueEndpoint` before they get here, with the
+    same checks, the same body and the same errors; this route documents them and answers the rest.
+    """
     identity = identify(authority, credentials, "ra-officer")
     issued = ca.issue_from_csr(
         authority,
