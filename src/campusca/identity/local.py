@@ -34,6 +34,10 @@ class PasswordVerifier:
         needs_own = self._hasher.check_needs_rehash(_DUMMY_HASH)
         self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD) if needs_own else _DUMMY_HASH
         self._lock = threading.Lock()
+        # A verification holds argon2id's 64 MB while it runs. One at a time per process keeps a burst of
+        # logins from multiplying that in a worker (8 admitted writes were 8 x 64 MB on top of its ~130);
+        # one already keeps two cores busy (4 lanes), so a burst is not answered any later overall.
+        self._one_at_a_time = threading.Lock()
         self.verifications = 0
         self.dummy_verifications = 0
 
@@ -43,7 +47,8 @@ class PasswordVerifier:
             self.verifications += 1
             self.dummy_verifications += stored is None
         try:
-            matched = self._hasher.verify(stored or self._dummy_hash, password)
+            with self._one_at_a_time:
+                matched = self._hasher.verify(stored or self._dummy_hash, password)
         except (VerificationError, InvalidHashError, UnicodeError):
             matched = False
         return matched and stored is not None
