@@ -5,7 +5,8 @@ directly, bench/_bulk.py). `campusca serve` then answers, in phases: the full an
 as many distinct OCSP queries as a worker keeps pre-produced answers (`ocsp_cache_entries`, half for
 revoked and half for good certificates); and other traffic (REST certificate pages and searches over the
 whole table, /metrics, /healthz). After each phase every worker's resident set (VmRSS) and its peak
-(VmHWM) are read from /proc, with a breakdown from /proc/PID/smaps (shared libraries, glibc's main heap,
+(VmHWM) are read from /proc, with the proportional set size (PSS: libraries shared by the workers
+counted once) and a breakdown from /proc/PID/smaps (shared libraries, glibc's main heap,
 glibc's per-thread malloc arenas, other anonymous memory: pymalloc arenas, large blocks, thread stacks).
 Prints campusca's peak, the budget, and the ratio.
 
@@ -65,6 +66,14 @@ def status_fields(pid: int) -> dict[str, str]:
     return {k: v.strip() for k, v in (line.split(":", 1) for line in lines if ":" in line)}
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages (libraries) counted once across the processes sharing them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def smaps_breakdown(pid: int) -> dict[str, float]:
     """Resident MB by kind of mapping (from /proc/PID/smaps)."""
     kinds = {"libraries": 0.0, "main heap": 0.0, "malloc arenas": 0.0, "other anonymous": 0.0}
@@ -105,7 +114,8 @@ def report(phase: str, pids: list[int]) -> float:
         rss, peak = int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
         parts = smaps_breakdown(pid)
         print(
-            f"  {phase:22s} pid {pid:7d}  RSS {rss:5.0f}  peak {peak:5.0f} MB   threads {fields['Threads']:>3s}"
+            f"  {phase:20s} pid {pid:7d}  RSS {rss:4.0f}  peak {peak:4.0f}  PSS {pss_mb(pid):4.0f} MB"
+            f"  threads {fields['Threads']:>2s}"
             f"   libraries {parts['libraries']:4.0f}  main heap {parts['main heap']:4.0f}"
             f"  {int(parts['arena count']):2d} arenas {parts['malloc arenas']:4.0f}"
             f"  other anon {parts['other anonymous']:4.0f}",
