@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from campusca.config import Settings, load_settings
 from campusca.services.authority import Authority, open_authority
 
-console = Console()
-err_console = Console(stderr=True)
+# rich is imported where a command prints with it, not at import: `campusca serve` runs the web app in
+# this process (and its workers import this module again), where it would be 2 MB for nothing.
 CLI_ACTOR = "cli"
 
 
@@ -48,7 +46,9 @@ def state(ctx: typer.Context) -> CliState:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -57,9 +57,12 @@ def emit_json(value: Any) -> None:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     t = Table(title=title, show_lines=False)
     for column in columns:
         t.add_column(column)
     for row in rows:
         t.add_row(*["" if v is None else str(v) for v in row])
-    console.print(t)
+    Console().print(t)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -161,21 +163,40 @@ def serve(
         f"campusca serving on {scheme}://{host}:{port}/ (public URL {authority.settings.public_url})",
         err=True,
     )
-    uvicorn.run(
-        "campusca.web.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=authority.settings.log_level,
-        proxy_headers=True,
-        server_header=False,
-        ssl_certfile=str(tls[0]) if tls else None,
-        ssl_keyfile=str(tls[1]) if tls else None,
-        # uvicorn kills a worker that misses its 5 s health ping: one still starting on a busy machine
-        # (imports, opening the authority) was killed and restarted in a loop, never serving.
-        timeout_worker_healthcheck=60,
-    )
+    with _workers_import_only_the_app(workers):
+        uvicorn.run(
+            "campusca.web.app:create_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=authority.settings.log_level,
+            proxy_headers=True,
+            server_header=False,
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
+            # uvicorn kills a worker that misses its 5 s health ping: one still starting on a busy machine
+            # (imports, opening the authority) was killed and restarted in a loop, never serving.
+            timeout_worker_healthcheck=60,
+        )
+
+
+@contextmanager
+def _workers_import_only_the_app(workers: int) -> Iterator[None]:
+    """Spawned workers import `__main__` again, here the whole CLI with typer and click (2 MB each for
+    nothing: a worker needs only the app); multiprocessing skips that when `__main__` names no module
+    and no file, so it names neither while the workers are started and restarted."""
+    main = sys.modules["__main__"]
+    if workers == 1 or not hasattr(main, "__file__"):
+        yield
+        return
+    spec, path = main.__spec__, main.__file__
+    main.__spec__ = None
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__spec__, main.__file__ = spec, path
 
 
 def main() -> None:

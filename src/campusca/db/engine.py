@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import sqlite3
 import threading
@@ -11,10 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,6 +151,33 @@ def checkpoint_wal(bind: Engine | Connection) -> bool:
     return bool(busy == 0)
 
 
+def migration_heads() -> set[str]:
+    """The newest revision of each branch of migrations/versions, read from the scripts without Alembic.
+
+    `Database.upgrade` compares the database with this first, so that a `serve` process whose database is
+    up to date never imports Alembic; a unit test holds it equal to Alembic's own heads.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        names = _module_constants(path)
+        revisions.add(str(names["revision"]))
+        down = names.get("down_revision")
+        parents.update([down] if isinstance(down, str) else down or ())
+    return revisions - parents
+
+
+def _module_constants(path: Path) -> dict[str, Any]:
+    """`name = literal` assignments at the top of a Python file, evaluated as literals."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            found[node.target.id] = node.value
+    return {name: ast.literal_eval(value) for name, value in found.items() if name.endswith("revision")}
+
+
 class Database:
     """Owns the engines; `write()` and `read()` open one transaction each."""
 
@@ -234,13 +260,28 @@ class Database:
             connection.rollback()
 
     def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied."""
+        """Apply every Alembic migration not yet applied (nothing to do, and no Alembic, when at the heads)."""
+        if self.applied_revisions() == migration_heads():
+            return
+        # Imported here: Alembic (with Mako and Pygments) is 11 MB that `serve` would otherwise keep.
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self._write_engine.connect() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")
+
+    def applied_revisions(self) -> set[str]:
+        """The revisions recorded in `alembic_version` (empty for a database never migrated)."""
+        try:
+            with self._read_engine.connect() as connection:
+                rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+                return set(rows)
+        except SQLAlchemyError:  # no such table yet
+            return set()
 
     def dispose(self) -> None:
         self._write_engine.dispose()

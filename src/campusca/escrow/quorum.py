@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from Crypto.Protocol.SecretSharing import Shamir
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -122,6 +121,9 @@ def split_domain_key(
     blob = _EncryptedDomainKey(
         info, check_value, nonce, AESGCM(kek).encrypt(nonce, domain_private_key_der, aad)
     )
+    # Imported here: pycryptodome is 0.5 MB that a serve worker rarely needs.
+    from Crypto.Protocol.SecretSharing import Shamir
+
     low = Shamir.split(threshold, len(agent_ids), kek[:_HALF])
     high = dict(Shamir.split(threshold, len(agent_ids), kek[_HALF:]))
     sealed: dict[str, bytes] = {}
@@ -149,6 +151,9 @@ def combine_shares(shares: Iterable[Share], encrypted_domain_key: bytes) -> byte
     if len(distinct) < blob.info.threshold:
         raise NotEnoughShares(f"{blob.info.threshold} shares are needed but {len(distinct)} were given")
     chosen = [distinct[index] for index in sorted(distinct)[: blob.info.threshold]]
+    # Imported here: pycryptodome is 0.5 MB that a serve worker rarely needs.
+    from Crypto.Protocol.SecretSharing import Shamir
+
     low = Shamir.combine([(s.index, s.value[:_HALF]) for s in chosen])
     high = Shamir.combine([(s.index, s.value[_HALF:]) for s in chosen])
     kek = low + high

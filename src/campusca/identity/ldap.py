@@ -10,14 +10,16 @@ import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from ldap3 import NONE, SUBTREE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
+from typing import TYPE_CHECKING
 
 from campusca.identity.errors import DirectoryUnavailable, InvalidCredentials
 from campusca.identity.types import AuthenticatedUser
+
+if TYPE_CHECKING:
+    from ldap3 import Connection, Server
+
+# ldap3 (5 MB resident) is imported where it is used, not at import: a serve worker loads this module
+# for the login service, yet most never talk to a directory (docs/architecture.md, "A worker's memory").
 
 _MAX_USERNAME = 128
 
@@ -43,6 +45,8 @@ class LdapOptions:
 
 def ldap_server(url: str, *, ca_file: str | None, verify_tls: bool, timeout: float) -> Server:
     """The directory at `url` (ldap:// or ldaps://), its certificate checked unless `verify_tls` is off."""
+    from ldap3 import NONE, Server, Tls
+
     tls = Tls(
         validate=ssl.CERT_REQUIRED if verify_tls else ssl.CERT_NONE,
         ca_certs_file=ca_file,
@@ -68,6 +72,8 @@ class LdapProvider:
         )
 
     def authenticate(self, username: str, password: str) -> AuthenticatedUser:
+        from ldap3.core.exceptions import LDAPException
+
         username = username.strip()
         # RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an unauthenticated bind
         # that many servers answer with success, so an empty password must never reach the server.
@@ -96,6 +102,8 @@ class LdapProvider:
         )
 
     def _connect(self, user: str | None, password: str | None) -> Connection:
+        from ldap3 import Connection
+
         connection = Connection(
             self._server,
             user=user,
@@ -120,6 +128,9 @@ class LdapProvider:
             connection.unbind()
 
     def _find_user(self, service: Connection, username: str) -> dict[str, str | None]:
+        from ldap3 import SUBTREE
+        from ldap3.utils.conv import escape_filter_chars
+
         options = self._options
         search_filter = options.user_filter.format(username=escape_filter_chars(username))
         attributes = [options.username_attribute, "cn", "displayName", "mail", "memberOf"]
@@ -142,6 +153,9 @@ class LdapProvider:
         groups = {g for g in (entry.get("member_of") or "").split("\n") if g}
         options = self._options
         if options.group_base:
+            from ldap3 import SUBTREE
+            from ldap3.utils.conv import escape_filter_chars
+
             search_filter = options.group_filter.format(
                 dn=escape_filter_chars(str(entry["dn"])),
                 username=escape_filter_chars(str(entry["username"])),
@@ -167,6 +181,9 @@ def _first(value: object) -> str | None:
 
 
 def _cn_of(dn: str) -> str | None:
+    from ldap3.core.exceptions import LDAPException
+    from ldap3.utils.dn import parse_dn
+
     try:
         attribute, value, _ = parse_dn(dn)[0]
     except (LDAPException, IndexError, ValueError):

@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
-from ldap3.core.exceptions import LDAPException
-from ldap3.utils.conv import escape_filter_chars
+from typing import TYPE_CHECKING
 
 from campusca.identity.errors import DirectoryUnavailable, IdentityError
 from campusca.identity.ldap import ldap_server
+
+if TYPE_CHECKING:
+    from ldap3 import Connection
+
+# ldap3 is imported where it is used (see identity/ldap.py): most serve workers never publish.
 
 SMIME_ATTRIBUTE = "userSMIMECertificate"
 CERTIFICATE_ATTRIBUTE = "userCertificate;binary"  # OpenLDAP requires the ;binary transfer option
@@ -58,6 +60,9 @@ class LdapCertificatePublisher:
         self, email: str, *, smime_blob: bytes | None, certificates: Sequence[bytes]
     ) -> str:
         """Replace the entry's certificate attributes (an empty `certificates` removes them); return its DN."""
+        from ldap3 import MODIFY_REPLACE
+        from ldap3.core.exceptions import LDAPException
+
         try:
             connection = self._connect()
             try:
@@ -78,6 +83,8 @@ class LdapCertificatePublisher:
             raise DirectoryUnavailable(f"LDAP directory unavailable: {type(error).__name__}") from None
 
     def _connect(self) -> Connection:
+        from ldap3 import Connection
+
         options = self._options
         connection = Connection(
             self._server,
@@ -96,6 +103,9 @@ class LdapCertificatePublisher:
         return connection
 
     def _find_entry(self, connection: Connection, email: str) -> str:
+        from ldap3 import SUBTREE
+        from ldap3.utils.conv import escape_filter_chars
+
         search_filter = self._options.entry_filter.format(email=escape_filter_chars(email))
         connection.search(self._options.base, search_filter, search_scope=SUBTREE, attributes=["mail"])
         entries = [e for e in connection.response or [] if e.get("type") == "searchResEntry"]

@@ -13,6 +13,11 @@ from campusca.identity.errors import InvalidCredentials
 from campusca.identity.types import AuthenticatedUser
 
 _DUMMY_PASSWORD = "campusca-no-such-user"
+# That password hashed with argon2-cffi's default parameters, written out rather than hashed at import:
+# a hash takes argon2id's 64 MB for a moment, and that moment set every serve worker's peak memory.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$PmDcMSqpBL7gkG4VBo6uzw$MqP9+DOkilywXTtf9BlFmiV+zUXqSUYHGiAuJV/rb6Y"
+)
 
 
 class PasswordVerifier:
@@ -25,8 +30,14 @@ class PasswordVerifier:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
+        # The dummy must cost what a real verification costs: made afresh for other parameters.
+        needs_own = self._hasher.check_needs_rehash(_DUMMY_HASH)
+        self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD) if needs_own else _DUMMY_HASH
         self._lock = threading.Lock()
+        # A verification holds argon2id's 64 MB while it runs. One at a time per process keeps a burst of
+        # logins from multiplying that in a worker (8 admitted writes were 8 x 64 MB on top of its ~130);
+        # one already keeps two cores busy (4 lanes), so a burst is not answered any later overall.
+        self._one_at_a_time = threading.Lock()
         self.verifications = 0
         self.dummy_verifications = 0
 
@@ -36,7 +47,8 @@ class PasswordVerifier:
             self.verifications += 1
             self.dummy_verifications += stored is None
         try:
-            matched = self._hasher.verify(stored or self._dummy_hash, password)
+            with self._one_at_a_time:
+                matched = self._hasher.verify(stored or self._dummy_hash, password)
         except (VerificationError, InvalidHashError, UnicodeError):
             matched = False
         return matched and stored is not None

@@ -5,9 +5,12 @@ The base URL is configurable so that any gateway speaking the same API (or a tes
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from campusca.notify.base import NotifyError, SmsMessage
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class HttpSmsSender:
@@ -36,6 +39,8 @@ class HttpSmsSender:
         self._transport = transport
 
     def send_sms(self, message: SmsMessage) -> None:
+        import httpx  # here, not at import: with its CLI (click, rich, pygments) 4 MB in every serve worker
+
         try:
             with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
                 response = client.post(

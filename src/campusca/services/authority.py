@@ -181,6 +181,21 @@ class Authority:
             self._identities[(purpose, ca_slug)] = loaded
         return loaded
 
+    def load_signing_keys(self) -> None:
+        """Decrypt now every key this process may sign with: each CA's and each active service identity's.
+
+        A software key's decryption runs scrypt, which takes 32 MB for a moment; done at a worker's start,
+        when it holds least, that moment is not added to its peak under load (docs/architecture.md).
+        """
+        for slug in self.ca_slugs():
+            self.ca(slug)
+        with self.db.read() as session:
+            labels = session.execute(
+                select(ServiceIdentity.key_label).where(ServiceIdentity.active.is_(True)).distinct()
+            ).scalars()
+            for label in list(labels):
+                self.keys.signer(label)
+
     def forget_cached_material(self) -> None:
         with self._lock:
             self._cas.clear()

@@ -6,20 +6,12 @@ import asyncio
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator import errors as pv_errors
-from pyhanko_certvalidator.policy_decl import (
-    REQUIRE_REVINFO,
-    CertRevTrustPolicy,
-    RevocationCheckingPolicy,
-    RevocationCheckingRule,
-)
 
 from campusca.smime.errors import (
     CertificateExpired,
@@ -29,11 +21,13 @@ from campusca.smime.errors import (
     RevocationUnknown,
 )
 
+if TYPE_CHECKING:
+    from pyhanko_certvalidator import CertificateValidator
+
 T = TypeVar("T")
 
-_SOFT_FAIL = RevocationCheckingPolicy(
-    RevocationCheckingRule.CHECK_IF_DECLARED_SOFT, RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
-)
+# pyhanko-certvalidator (with requests, oscrypto: 6 MB resident) is imported on the first validation, not
+# when a serve worker imports the S/MIME codec (docs/architecture.md, "A worker's memory").
 
 
 def validate_signer(
@@ -59,25 +53,36 @@ def validate_signer(
     if not trust_roots:
         raise CertificateNotTrusted("trust_roots must name at least one root certificate")
     if require_revocation_info:
-        _validate(certificate, trust_roots, others, crls, ocsp_responses, at, REQUIRE_REVINFO)
+        _validate(_validator(certificate, trust_roots, others, crls, ocsp_responses, at, soft_fail=False))
         return
     try:
-        _validate(certificate, trust_roots, others, crls, ocsp_responses, at, REQUIRE_REVINFO)
+        _validate(_validator(certificate, trust_roots, others, crls, ocsp_responses, at, soft_fail=False))
     except RevocationUnknown:
         # Missing information is tolerated, but whatever was given still counts: certificates
         # that declare a CRL DP or OCSP URL are checked against it ("soft-fail").
-        _validate(certificate, trust_roots, others, crls, ocsp_responses, at, _SOFT_FAIL)
+        _validate(_validator(certificate, trust_roots, others, crls, ocsp_responses, at, soft_fail=True))
 
 
-def _validate(
+def _validator(
     certificate: x509.Certificate,
     trust_roots: Sequence[x509.Certificate],
     others: Sequence[x509.Certificate],
     crls: Sequence[bytes],
     ocsp_responses: Sequence[bytes],
     at: datetime,
-    revocation: RevocationCheckingPolicy,
-) -> None:
+    *,
+    soft_fail: bool,
+) -> CertificateValidator:
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator.policy_decl import (
+        REQUIRE_REVINFO,
+        CertRevTrustPolicy,
+        RevocationCheckingPolicy,
+        RevocationCheckingRule,
+    )
+
+    soft = RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
+    revocation = RevocationCheckingPolicy(soft, soft) if soft_fail else REQUIRE_REVINFO
     context = ValidationContext(
         trust_roots=[_asn1(c) for c in trust_roots],
         other_certs=[_asn1(c) for c in others],
@@ -87,11 +92,16 @@ def _validate(
         ocsps=list(ocsp_responses),
         revinfo_policy=CertRevTrustPolicy(revocation),
     )
-    validator = CertificateValidator(
+    return CertificateValidator(
         _asn1(certificate),
         intermediate_certs=[_asn1(c) for c in others],
         validation_context=context,
     )
+
+
+def _validate(validator: CertificateValidator) -> None:
+    from pyhanko_certvalidator import errors as pv_errors
+
     usage = validator.async_validate_usage({"digital_signature"}, {"email_protection"})  # type: ignore[no-untyped-call]
     try:
         run_coroutine(usage)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -31,6 +33,8 @@ from campusca.web.api.issue_endpoint import IssueEndpoint
 from campusca.web.background import install_background_jobs
 from campusca.web.errors import install_error_handlers
 from campusca.web.request_metrics import RequestMetrics
+
+log = logging.getLogger("campusca.web")
 
 
 def create_app(authority: Authority) -> ASGIApp:
@@ -105,4 +109,9 @@ def create_fastapi_app(authority: Authority) -> FastAPI:
 def create_app_from_environment() -> ASGIApp:
     """Factory for uvicorn workers: settings from CAMPUSCA_HOME and the environment."""
     logredact.install()  # in each worker, after uvicorn configured its loggers: no token in the access log
-    return create_app(open_authority(load_settings()))
+    authority = open_authority(load_settings())
+    try:
+        authority.load_signing_keys()  # their decryption's moment of 32 MB each, before any traffic
+    except Exception as error:  # noqa: BLE001 - a key that cannot be loaded now is loaded (or fails) on use
+        log.warning("signing keys not loaded at start: %s", type(error).__name__)
+    return create_app(authority)

@@ -14,12 +14,15 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 
 from campusca.config import Settings
 from campusca.services.mdm.push_cert import PushCredentials
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("campusca.mdm.apns")
 TIMEOUT_SECONDS = 15.0
@@ -69,6 +72,8 @@ def send_pushes(
     """Send one MDM push per target over one HTTP/2 connection; a failure is reported, never raised."""
     if not targets:
         return []
+    import httpx  # here, not at import: with its CLI (click, rich, pygments) 4 MB in every serve worker
+
     base = settings.mdm_apns_url.rstrip("/")
     headers = {"apns-topic": credentials.topic, "apns-push-type": "mdm", "apns-priority": "10"}
     results: list[PushResult] = []
