@@ -1,9 +1,10 @@
 """Full and delta CRLs of any size in O(1) memory (RFC 5280 §5): the DER is streamed through files.
 
 `cryptography`'s CRL builder keeps one Python object per entry and the whole DER in memory; at a million
-entries that is gigabytes. Here each entry is encoded by hand (it is a fixed shape) into a spool file,
-the TBSCertList around it is built with asn1crypto, hashed while it is copied, and signed as a digest
-(`Prehashed`) by the key backend, so memory stays flat whatever the number of entries.
+entries that is gigabytes. Here the entries, as the database hands them over (`RevokedRow`), are encoded
+by hand a batch at a time (each is a fixed shape) into a spool file, the TBSCertList around it is built
+with asn1crypto, and the digest is signed (`Prehashed`) by the key backend, so memory stays flat whatever
+the number of entries.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Publishing CRLs (RFC 5280 §5): full CRLs of any size, delta CRLs, and their downloads.
 
-Entries are streamed from the partial index `ix_certificates_revoked` (`yield_per`: server-side cursors
-on PostgreSQL) into `pki.crl_stream.write_crl`, which spools them to files and signs a digest, so no
+Entries are streamed from the partial index `ix_certificates_revoked` (plain rows in batches, the date
+formatted by the database; server-side cursors on PostgreSQL) into `pki.crl_stream.write_crl`, which spools them to files and signs a digest, so no
 step holds every revoked certificate. The signed DER is stored in the database, so every node serves the
 same CRL: a full CRL in 1 MiB rows of `crl_chunks` (written and read a chunk at a time), a delta CRL in
 `delta_crl_state.der`. Each node serves them from a file per CRL number under `<home>/cache/crl/`.
@@ -9,7 +9,8 @@ same CRL: a full CRL in 1 MiB rows of `crl_chunks` (written and read a chunk at 
 Full and delta CRLs share one number sequence (counter `crl:<slug>`, RFC 5280 §5.2.4). A delta CRL
 names the full CRL it updates (deltaCRLIndicator) and lists every certificate revoked since that full
 CRL was signed, with `DELTA_OVERLAP` of slack for transactions that were in flight meanwhile (an entry
-listed in both is harmless). The full CRL points at `/crl/<slug>.delta.crl` (Freshest CRL).
+listed in both is harmless). The full CRL, like every certificate the CA issues, points at
+`/crl/<slug>.delta.crl` (Freshest CRL).
 """
 
 from __future__ import annotations
