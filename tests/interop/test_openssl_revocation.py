@@ -198,9 +198,16 @@ def test_a_revocation_only_in_the_delta_crl_is_seen_by_openssl_use_deltas(
     # Above this many entries a revocation leaves the full CRL to the scheduler: only the delta lists it.
     with (ca.home / "campusca.toml").open("a") as toml:
         toml.write("crl_inline_entries = 0\n")
+    # The certificate names the delta CRL too (RFC 5280 §4.2.1.15): a relying party finds it there.
+    issued = x509.load_pem_x509_certificate(cert.read_bytes())
+    in_certificate = issued.extensions.get_extension_for_class(x509.FreshestCRL)
+    assert not in_certificate.critical
+    (delta_url,) = in_certificate.value[0].full_name or []
+    assert delta_url.value == f"{url}/crl/issuing.delta.crl"
+    assert "X509v3 Freshest CRL" in _openssl("x509", "-in", str(cert), "-noout", "-text").stdout
     ca.cli("cert", "revoke", format(serial, "x"), "--reason", "keyCompromise")
     assert httpx.get(f"{url}/crl/issuing.crl").content == full.content
-    delta = httpx.get(f"{url}/crl/issuing.delta.crl")
+    delta = httpx.get(delta_url.value)
     assert delta.headers["content-type"] == "application/pkix-crl"
     assert_crl_contains(delta.content, serial, reason=x509.ReasonFlags.key_compromise)
     (tmp / "full.crl.pem").write_bytes(_pem_crl(full.content))

@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
+from sqlalchemy import text
 
 from campusca.db.models import CrlState
 from campusca.pki.crl import RevocationReason
@@ -18,6 +20,7 @@ from campusca.services.authority import Authority
 from campusca.services.ca import crls
 from campusca.services.ca.certificates import issue_from_csr
 from campusca.services.ca.crls import publish_crl
+from campusca.services.ca.issuance import find_certificate
 from campusca.services.ca.ocsp import answer_ocsp
 from campusca.services.ca.revocation import revoke_certificate
 from tests.assertions import crl_number
@@ -68,3 +71,13 @@ def test_revocation_on_one_node_is_seen_by_the_others_ocsp(two_nodes: tuple[Auth
             first, session, serial=issued.serial, reason=RevocationReason.KEY_COMPROMISE, actor="test"
         )
     assert answer_ocsp(second, query).status is CertStatus.REVOKED
+    # The CRL's dates are formatted by PostgreSQL (to_char in UTC), whatever the session's time zone.
+    with second.db.write() as session:
+        session.execute(text("SET TIME ZONE 'America/New_York'"))
+        row = find_certificate(session, issued.serial)
+        assert row is not None and row.revoked_at is not None
+        revoked_at = row.revoked_at
+        crls.publish_crl(second, session, second.ca("issuing"), actor="test")
+    listed = x509.load_der_x509_crl(crls.current_crl(second, "issuing"))
+    entry = listed.get_revoked_certificate_by_serial_number(issued.serial)
+    assert entry is not None and entry.revocation_date_utc == revoked_at.replace(microsecond=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +19,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,6 +43,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UtcDigits(FunctionElement[str]):
+    """A UTCDateTime as YYYYMMDDHHMMSS text, formatted by the database (a CRL's million dates, unparsed)."""
+
+    type = String()
+    inherit_cache = True
+    name = "utc_digits"
+
+
+@compiles(UtcDigits, "sqlite")
+def _utc_digits_sqlite(element: UtcDigits, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strftime('%Y%m%d%H%M%S', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(UtcDigits, "postgresql")
+def _utc_digits_postgresql(element: UtcDigits, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')"
+
+
+def utc_digits(column: ColumnElement[datetime | None]) -> UtcDigits:
+    return UtcDigits(column)
 
 
 def utcnow() -> datetime:

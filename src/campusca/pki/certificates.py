@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,22 +70,18 @@ def _signature_hash(key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorit
     return hashes.SHA256()
 
 
-def _publication_extensions(
-    builder: x509.CertificateBuilder, urls: PublicationUrls
-) -> x509.CertificateBuilder:
-    builder = builder.add_extension(
-        x509.CRLDistributionPoints(
-            [
-                x509.DistributionPoint(
-                    full_name=[x509.UniformResourceIdentifier(urls.crl)],
-                    relative_name=None,
-                    reasons=None,
-                    crl_issuer=None,
-                )
-            ]
-        ),
-        critical=False,
-    )
+@functools.lru_cache(maxsize=64)
+def publication_extensions(urls: PublicationUrls) -> tuple[x509.ExtensionType, ...]:
+    """What a CA's certificates carry about where it publishes (all non-critical); built once per CA.
+
+    CRL distribution point, Freshest CRL naming its delta CRL (RFC 5280 §4.2.1.15: relying parties that
+    use deltas need not fetch the full CRL after each revocation; the full CRL names it too), and AIA.
+    """
+
+    def distribution_point(url: str) -> x509.DistributionPoint:
+        full_name = [x509.UniformResourceIdentifier(url)]
+        return x509.DistributionPoint(full_name=full_name, relative_name=None, reasons=None, crl_issuer=None)
+
     access = []
     if urls.ocsp:
         access.append(
@@ -97,7 +94,19 @@ def _publication_extensions(
             AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca_issuers)
         )
     )
-    return builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    return (
+        x509.CRLDistributionPoints([distribution_point(urls.crl)]),
+        x509.FreshestCRL([distribution_point(urls.delta_crl)]),
+        x509.AuthorityInformationAccess(access),
+    )
+
+
+def _publication_extensions(
+    builder: x509.CertificateBuilder, urls: PublicationUrls
+) -> x509.CertificateBuilder:
+    for extension in publication_extensions(urls):
+        builder = builder.add_extension(extension, critical=False)
+    return builder
 
 
 def build_root_ca(

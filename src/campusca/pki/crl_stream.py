@@ -1,9 +1,10 @@
 """Full and delta CRLs of any size in O(1) memory (RFC 5280 §5): the DER is streamed through files.
 
 `cryptography`'s CRL builder keeps one Python object per entry and the whole DER in memory; at a million
-entries that is gigabytes. Here each entry is encoded by hand (it is a fixed shape) into a spool file,
-the TBSCertList around it is built with asn1crypto, hashed while it is copied, and signed as a digest
-(`Prehashed`) by the key backend, so memory stays flat whatever the number of entries.
+entries that is gigabytes. Here the entries, as the database hands them over (`RevokedRow`), are encoded
+by hand a batch at a time (each is a fixed shape) into a spool file, the TBSCertList around it is built
+with asn1crypto, and the digest is signed (`Prehashed`) by the key backend, so memory stays flat whatever
+the number of entries.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import IO
 
 from asn1crypto import algos, crl
@@ -37,10 +38,16 @@ _REASON_CODES = {
     RevocationReason.PRIVILEGE_WITHDRAWN: 9,
     RevocationReason.AA_COMPROMISE: 10,
 }
-# crlEntryExtensions holding one reasonCode (2.5.29.21) extension; `unspecified` is omitted (§5.3.1).
-_REASON_EXTENSIONS = {
-    reason: bytes.fromhex("300c300a0603551d150403 0a01".replace(" ", "")) + bytes([code])
-    for reason, code in _REASON_CODES.items()
+# crlEntryExtensions holding one reasonCode (2.5.29.21) extension, by the reason's name as stored;
+# `unspecified` is omitted (§5.3.1), as is a missing reason.
+_REASON_EXTENSIONS: dict[str | None, bytes] = {
+    None: b"",
+    RevocationReason.UNSPECIFIED.value: b"",
+    **{
+        reason.value: bytes.fromhex("300c300a0603551d1504030a01") + bytes([code])
+        for reason, code in _REASON_CODES.items()
+        if reason is not RevocationReason.UNSPECIFIED
+    },
 }
 
 
@@ -57,18 +64,59 @@ def _tlv(tag: int, content: bytes) -> bytes:
 
 def _time(moment: datetime) -> bytes:
     """UTCTime through 2049, GeneralizedTime after (RFC 5280 §5.1.2.4)."""
-    if 1950 <= moment.year < 2050:
-        return b"\x17\x0d" + moment.strftime("%y%m%d%H%M%SZ").encode()
-    return b"\x18\x0f" + moment.strftime("%Y%m%d%H%M%SZ").encode()
+    return _time_of_digits(_utc_digits(moment))
+
+
+def _utc_digits(moment: datetime) -> str:
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y%m%d%H%M%S")
+
+
+def _time_of_digits(digits: str) -> bytes:
+    """`_time` of a UTC moment written YYYYMMDDHHMMSS (four-digit year)."""
+    if "1950" <= digits < "2050":
+        return b"\x17\x0d" + digits[2:].encode() + b"Z"
+    return b"\x18\x0f" + digits.encode() + b"Z"
+
+
+# A revoked certificate as the database hands it over: serial in hex, its revocation moment in UTC written
+# YYYYMMDDHHMMSS, its reason as RevocationReason spells it (None or "unspecified": no reasonCode).
+RevokedRow = tuple[str, str, str | None]
+_SHORT_LENGTHS = [bytes([n]) for n in range(0x80)]
+
+
+def encode_revoked(rows: Iterable[RevokedRow]) -> bytes:
+    """The revokedCertificates elements of `rows`, concatenated: the per-entry hot loop of a CRL.
+
+    Each is SEQUENCE { INTEGER serial, Time revocationDate, [reasonCode extension] }. Rows come in
+    revocation order, so consecutive rows often share a second and its encoded Time is reused.
+    """
+    parts: list[bytes] = []
+    append, fromhex, lengths, reasons = parts.append, bytes.fromhex, _SHORT_LENGTHS, _REASON_EXTENSIONS
+    last_digits, time = "", b""
+    for serial_hex, digits, reason in rows:
+        if len(serial_hex) & 1:
+            serial_hex = "0" + serial_hex
+        # INTEGER: minimal two's complement, so no leading zero octet unless the next has its high bit set.
+        serial = fromhex(serial_hex).lstrip(b"\0")
+        if not serial or serial[0] & 0x80:
+            serial = b"\0" + serial
+        if digits != last_digits:
+            last_digits, time = digits, _time_of_digits(digits)
+        size = len(serial)
+        content = b"\x02" + (lengths[size] if size < 0x80 else der_length(size)) + serial + time
+        content += reasons[reason]
+        size = len(content)
+        append(b"\x30" + (lengths[size] if size < 0x80 else der_length(size)) + content)
+    return b"".join(parts)
+
+
+def row_of(entry: RevokedEntry) -> RevokedRow:
+    return format(entry.serial, "x"), _utc_digits(entry.revoked_at), entry.reason.value
 
 
 def entry_der(entry: RevokedEntry) -> bytes:
     """One revokedCertificates element: serial, revocation date, reason unless unspecified."""
-    serial = entry.serial.to_bytes(entry.serial.bit_length() // 8 + 1, "big")  # leading 0 keeps it positive
-    content = b"\x02" + der_length(len(serial)) + serial + _time(entry.revoked_at)
-    if entry.reason is not RevocationReason.UNSPECIFIED:
-        content += _REASON_EXTENSIONS[entry.reason]
-    return b"\x30" + der_length(len(content)) + content
+    return encode_revoked([row_of(entry)])
 
 
 def _signature_algorithm(key: CertificateIssuerPrivateKeyTypes) -> tuple[str, hashes.HashAlgorithm]:
@@ -130,7 +178,7 @@ def write_crl(
     *,
     issuer_certificate: x509.Certificate,
     issuer_key: CertificateIssuerPrivateKeyTypes,
-    entries: Iterable[RevokedEntry],
+    batches: Iterable[Sequence[RevokedRow]],
     crl_number: int,
     this_update: datetime,
     next_update: datetime,
@@ -139,18 +187,16 @@ def write_crl(
 ) -> int:
     """Write a signed v2 CRL (a delta CRL when `delta_base` is given) to `out`; returns the entry count.
 
-    `entries` is consumed once, as it comes (a database cursor): nothing holds them all.
+    `batches` (lists of rows, as a database cursor's `fetchmany` gives them) is consumed once, as it
+    comes: nothing holds them all.
     """
     algorithm_name, digest_algorithm = _signature_algorithm(issuer_key)
     signature_algorithm = algos.SignedDigestAlgorithm({"algorithm": algorithm_name}).dump()
-    with (
-        tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY) as revoked,
-        tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY) as tbs,
-    ):
+    with tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY) as revoked:
         count = 0
-        for entry in entries:
-            revoked.write(entry_der(entry))
-            count += 1
+        for batch in batches:
+            revoked.write(encode_revoked(batch))
+            count += len(batch)
         revoked_size = revoked.tell()
         head = (
             b"\x02\x01\x01"  # version v2
@@ -162,29 +208,27 @@ def write_crl(
         revoked_head = b"\x30" + der_length(revoked_size) if count else b""
         tail = _extensions(issuer_certificate, crl_number, delta_base, freshest_url)
         tbs_size = len(head) + len(revoked_head) + (revoked_size if count else 0) + len(tail)
-        digest = hashlib.new(digest_algorithm.name)
-        for piece in (b"\x30" + der_length(tbs_size), head, revoked_head):
-            digest.update(piece)
-            tbs.write(piece)
+        tbs_header = b"\x30" + der_length(tbs_size)
+        tbs_head = tbs_header + head + revoked_head
+        # The signature's length (so the outer header) is known only after hashing: the spool is read
+        # twice, once for the digest and once into `out`, rather than copied into a second spool.
+        digest = hashlib.new(digest_algorithm.name, tbs_head)
         revoked.seek(0)
         while chunk := revoked.read(_COPY_CHUNK):
             digest.update(chunk)
-            tbs.write(chunk)
         digest.update(tail)
-        tbs.write(tail)
         signature = _tlv(0x03, b"\x00" + _sign_digest(issuer_key, digest.digest(), digest_algorithm))
-        outer = tbs.tell() + len(signature_algorithm) + len(signature)
-        out.write(b"\x30" + der_length(outer))
-        tbs.seek(0)
-        shutil.copyfileobj(tbs, out, _COPY_CHUNK)
-        out.write(signature_algorithm)
-        out.write(signature)
+        outer = len(tbs_header) + tbs_size + len(signature_algorithm) + len(signature)
+        out.write(b"\x30" + der_length(outer) + tbs_head)
+        revoked.seek(0)
+        shutil.copyfileobj(revoked, out, _COPY_CHUNK)
+        out.write(tail + signature_algorithm + signature)
     return count
 
 
-def crl_bytes(**kwargs: object) -> bytes:
-    """`write_crl` into memory (small CRLs, tests)."""
+def crl_bytes(*, entries: Iterable[RevokedEntry], **kwargs: object) -> bytes:
+    """`write_crl` of `entries` into memory (small CRLs, tests)."""
     with tempfile.SpooledTemporaryFile() as out:
-        write_crl(out, **kwargs)  # type: ignore[arg-type]
+        write_crl(out, batches=[[row_of(entry) for entry in entries]], **kwargs)  # type: ignore[arg-type]
         out.seek(0)
         return out.read()

@@ -16,6 +16,7 @@ from campusca.pki.certificates import (
     PublicationUrls,
     build_end_entity,
     build_root_ca,
+    publication_extensions,
     random_serial,
 )
 from campusca.pki.errors import ProfileError
@@ -91,6 +92,11 @@ def test_every_certificate_carries_aki_ski_crl_dp_and_aia(issuer) -> None:  # ty
     ext.get_extension_for_class(x509.SubjectKeyIdentifier)
     dp = ext.get_extension_for_class(x509.CRLDistributionPoints).value
     assert dp[0].full_name[0].value == "http://ca.example.edu/crl/issuing.crl"
+    freshest = ext.get_extension_for_class(x509.FreshestCRL)  # RFC 5280 §4.2.1.15: the delta CRL
+    assert not freshest.critical
+    assert [point.full_name for point in freshest.value] == [
+        [x509.UniformResourceIdentifier("http://ca.example.edu/crl/issuing.delta.crl")]
+    ]
     aia = {
         a.access_method.dotted_string: a.access_location.value
         for a in ext.get_extension_for_class(x509.AuthorityInformationAccess).value
@@ -100,6 +106,23 @@ def test_every_certificate_carries_aki_ski_crl_dp_and_aia(issuer) -> None:  # ty
         "1.3.6.1.5.5.7.48.2": "http://ca.example.edu/ca/issuing.crt",
     }
     assert ext.get_extension_for_class(x509.BasicConstraints).value.ca is False
+
+
+def test_publication_extensions_are_built_once_per_ca() -> None:
+    urls = PublicationUrls.for_ca("http://ca.example.edu", "issuing")
+    again = PublicationUrls.for_ca("http://ca.example.edu", "issuing")
+    assert publication_extensions(urls) is publication_extensions(again)
+    other = publication_extensions(PublicationUrls.for_ca("http://ca.example.edu", "smime"))
+    assert other[1] == x509.FreshestCRL(
+        [
+            x509.DistributionPoint(
+                [x509.UniformResourceIdentifier("http://ca.example.edu/crl/smime.delta.crl")],
+                None,
+                None,
+                None,
+            )
+        ]
+    )
 
 
 def test_ocsp_profile_has_ocsp_signing_and_nocheck(issuer) -> None:  # type: ignore[no-untyped-def]
