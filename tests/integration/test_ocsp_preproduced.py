@@ -14,11 +14,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
+from prometheus_client import REGISTRY
 
 from campusca.pki.crl import RevocationReason
 from campusca.pki.ocsp import issuer_hashes
 from campusca.services.authority import Authority
-from campusca.services.ca import PreproducedAnswers, issue_from_csr, revoke_by_serial
+from campusca.services.ca import PreproducedAnswers, issue_from_csr, revoke_by_serial, serving_answers
+from campusca.web.background import OcspRefresher
 from tests.assertions import assert_ocsp_status
 from tests.support.ca import CaHome, free_port, make_csr, serving
 from tests.support.postgres import two_nodes_on_postgres
@@ -85,17 +87,70 @@ def test_nonce_queries_are_signed_afresh_and_not_cacheable(ca: CaHome, authority
     assert answers[0] != answers[1]
 
 
-def test_answers_are_resigned_once_a_quarter_of_their_validity_has_passed(authority: Authority) -> None:
+def _signed(when: str) -> float:
+    """How many OCSP answers this process has signed, by when (query, revocation, refresh)."""
+    return REGISTRY.get_sample_value("campusca_ocsp_signatures_total", {"when": when}) or 0.0
+
+
+def test_a_query_re_signs_an_answer_once_only_a_quarter_of_its_validity_is_left(authority: Authority) -> None:
     answers = PreproducedAnswers(authority)
     request = _request(_issue(authority), authority.ca("issuing").certificate)
     first = answers.answer(request)
     assert answers.answer(request) is first
     real_clock = authority.clock
     quarter = (first.next_update - first.this_update) / 4  # the profile's validity (device: 5 minutes)
-    authority.clock = lambda: real_clock() + quarter + timedelta(seconds=1)
+    authority.clock = lambda: real_clock() + 2 * quarter + timedelta(seconds=1)
+    assert answers.answer(request) is first  # half gone: still served (the scheduler's to refresh)
+    authority.clock = lambda: real_clock() + 3 * quarter + timedelta(seconds=1)
     again = answers.answer(request)
     assert again.this_update > first.this_update and again.der != first.der
-    assert again.next_update - authority.now() > 3 * quarter - timedelta(seconds=2)
+    assert again.next_update - authority.now() > 3 * quarter
+
+
+def test_a_revocation_pre_produces_the_revoked_answer_and_keeps_the_others(authority: Authority) -> None:
+    answers = serving_answers(authority)  # as in a serve process: the revocation's after-commit step finds it
+    issuer = authority.ca("issuing").certificate
+    certificate, other = _issue(authority), _issue(authority, "bob-laptop")
+    request, other_request = _request(certificate, issuer), _request(other, issuer)
+    assert_ocsp_status(answers.answer(request).der, ocsp.OCSPCertStatus.GOOD)
+    other_good = answers.answer(other_request)
+    signed_on_query, pre_produced = _signed("query"), _signed("revocation")
+    revoke_by_serial(
+        authority, serial=certificate.serial_number, reason=RevocationReason.KEY_COMPROMISE, actor="test"
+    )
+    assert _signed("revocation") == pre_produced + 1
+    revoked = answers.answer(request)
+    assert_ocsp_status(revoked.der, ocsp.OCSPCertStatus.REVOKED)
+    assert answers.answer(request) is revoked
+    assert answers.answer(other_request) is other_good  # the other certificate's answer stayed kept
+    assert _signed("query") == signed_on_query  # neither was signed on the request path
+
+
+def test_the_scheduler_re_signs_a_queried_answer_before_a_quarter_of_its_validity_is_left(
+    authority: Authority,
+) -> None:
+    refresher = OcspRefresher(authority)
+    answers = serving_answers(authority)
+    issuer = authority.ca("issuing").certificate
+    hot, cold = _request(_issue(authority), issuer), _request(_issue(authority, "bob-laptop"), issuer)
+    first = answers.answer(hot)
+    answers.answer(cold)
+    assert answers.answer(hot) is first  # queried since it was signed
+    real_clock = authority.clock
+    validity = first.next_update - first.this_update
+    assert refresher.tick() == 0  # nothing is due yet
+    authority.clock = lambda: real_clock() + validity / 2 + timedelta(seconds=1)
+    assert refresher.tick() == 1  # the hot one; the cold one is left to go stale
+    signed_on_query = _signed("query")
+    authority.clock = lambda: real_clock() + validity * 3 / 4 + timedelta(seconds=1)
+    refreshed = answers.answer(hot)
+    assert (
+        refreshed.this_update > first.this_update and refreshed.next_update - authority.now() > validity / 2
+    )
+    assert_ocsp_status(refreshed.der, ocsp.OCSPCertStatus.GOOD)
+    assert _signed("query") == signed_on_query  # the first answer went stale, yet nothing was signed here
+    answers.answer(cold)
+    assert _signed("query") == signed_on_query + 1  # the cold one was signed again on its next query
 
 
 def test_kept_answers_are_bounded_by_count_and_unknown_is_never_kept(authority: Authority) -> None:
