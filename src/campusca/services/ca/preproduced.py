@@ -60,7 +60,7 @@ _SIGNED = {when: metrics.OCSP_SIGNATURES.labels(when=when) for when in ("query",
 class _Kept:
     result: OcspResult
     ca: LoadedCA
-    query: OcspQuery
+    serial: int  # not the parsed query: ~250 bytes more per answer (the scheduler parses the DER again)
     refresh_at: datetime  # half the validity after thisUpdate: the scheduler re-signs it from then
     stale_at: datetime  # a quarter of the validity before nextUpdate: no longer served
     queried: bool  # since it was signed (set on the hot path); only such answers are refreshed
@@ -71,7 +71,7 @@ def _entry(result: OcspResult, ca: LoadedCA, query: OcspQuery, *, queried: bool)
     return _Kept(
         result,
         ca,
-        query,
+        query.serial,
         refresh_at=result.this_update + validity / 2,
         stale_at=result.next_update - validity / 4,
         queried=queried,
@@ -153,7 +153,7 @@ class PreproducedAnswers:
                 del self._kept[request_der]
             due = [(d, kept) for d, kept in self._kept.items() if now >= kept.refresh_at and kept.queried]
         for request_der, kept in due:
-            self._sign_and_keep(request_der, kept.query, kept.ca, when="refresh")
+            self._sign_and_keep(request_der, parse_ocsp_request(request_der), kept.ca, when="refresh")
         return len(due)
 
     def _sign_and_keep(self, request_der: bytes, query: OcspQuery, ca: LoadedCA, *, when: str) -> OcspResult:
@@ -202,7 +202,7 @@ class PreproducedAnswers:
                     if kept.ca.slug not in changed or kept.result.status is not CertStatus.GOOD:
                         continue
                     # Kept or re-signed since `suspects` was taken: its status read may predate the commit.
-                    if suspects.get(request_der) is not kept or (kept.ca.id, kept.query.serial) in revoked:
+                    if suspects.get(request_der) is not kept or (kept.ca.id, kept.serial) in revoked:
                         del self._kept[request_der]
                 self._counters = fresh
                 # Only now may `cached` trust what is kept; the interval counts from before the read.
@@ -212,7 +212,7 @@ class PreproducedAnswers:
         """(CA id, serial) of the suspects' certificates the database holds as revoked, read now."""
         by_ca: dict[int, tuple[LoadedCA, set[int]]] = {}
         for kept in suspects:
-            by_ca.setdefault(kept.ca.id, (kept.ca, set()))[1].add(kept.query.serial)
+            by_ca.setdefault(kept.ca.id, (kept.ca, set()))[1].add(kept.serial)
         return {
             (ca.id, serial)
             for ca, serials in by_ca.values()
