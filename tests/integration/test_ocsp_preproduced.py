@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -23,6 +24,7 @@ from campusca.services.ca import PreproducedAnswers, issue_from_csr, revoke_by_s
 from campusca.web.background import OcspRefresher
 from tests.assertions import assert_ocsp_status
 from tests.support.ca import CaHome, free_port, make_csr, serving
+from tests.support.peers import require_peer
 from tests.support.postgres import two_nodes_on_postgres
 
 
@@ -151,6 +153,42 @@ def test_the_scheduler_re_signs_a_queried_answer_before_a_quarter_of_its_validit
     assert _signed("query") == signed_on_query  # the first answer went stale, yet nothing was signed here
     answers.answer(cold)
     assert _signed("query") == signed_on_query + 1  # the cold one was signed again on its next query
+
+
+def _served_signatures(url: str, when: str) -> float:
+    """campusca_ocsp_signatures_total{when} as a one-worker `serve` reports it on /metrics."""
+    prefix = f'campusca_ocsp_signatures_total{{when="{when}"}} '
+    lines = [line for line in httpx.get(f"{url}/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+def test_openssl_gets_the_answer_the_serve_process_pre_produced_when_it_revoked(
+    ca: CaHome, authority: Authority, tmp_path: Path
+) -> None:
+    require_peer("openssl")
+    certificate = _issue(authority)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "leaf.pem").write_bytes(certificate.public_bytes(pem))
+    (tmp_path / "issuing.pem").write_bytes(authority.ca("issuing").certificate.public_bytes(pem))
+    chain = [authority.ca(slug).certificate.public_bytes(pem) for slug in ("root", "issuing")]
+    (tmp_path / "chain.pem").write_bytes(b"".join(chain))
+    token = ca.cli("token", "create", "--role", "ra-officer").stdout.strip().splitlines()[-1]
+    with serving(ca) as url:  # one worker: the process that revokes is the one that answers
+        revoked = httpx.post(
+            f"{url}/api/v1/certificates/{certificate.serial_number:x}/revoke",
+            json={"reason": "keyCompromise"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert revoked.status_code == 200, revoked.text
+        assert _served_signatures(url, "revocation") == 1
+        leaf, issuing = str(tmp_path / "leaf.pem"), str(tmp_path / "issuing.pem")
+        command = ["openssl", "ocsp", "-url", f"{url}/ocsp", "-issuer", issuing, "-cert", leaf, "-no_nonce"]
+        command += ["-CAfile", str(tmp_path / "chain.pem")]
+        answered = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert f"{leaf}: revoked" in answered.stdout and "Response verify OK" in answered.stderr, (
+            answered.stdout + answered.stderr
+        )
+        assert _served_signatures(url, "query") == 0  # served as pre-produced, not signed on the request path
 
 
 def test_kept_answers_are_bounded_by_count_and_unknown_is_never_kept(authority: Authority) -> None:
