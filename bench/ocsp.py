@@ -1,11 +1,14 @@
-"""OCSP answers per second, driven by `hey`: campusca against `openssl ocsp` and against a bare Starlette route.
+"""OCSP answers per second, driven by `hey`: campusca against `openssl ocsp` and against a bare Starlette route,
+each Python app under uvicorn and under granian.
 
-All three answer the same nonce-less request (a good certificate) POSTed by hey: campusca (`serve`,
-BENCH_WORKERS workers) from its pre-produced answers, `openssl ocsp -multi N` from the same index with
-the same responder key, and a bare Starlette route (same uvicorn, same worker count) returning the very
-bytes campusca answers: the floor for Python. Keep-alive and a new connection per request
-(`hey -disable-keepalive`, as openssl's client and most OCSP stacks do); openssl's responder is measured
-with new connections only (it answers one request per connection). Prints each rate and the ratios.
+All answer the same nonce-less request (a good certificate) POSTed by hey: campusca (`serve`, BENCH_WORKERS
+workers, uvicorn) from its pre-produced answers; the same app (`create_app_from_environment`, the factory
+`serve` hands uvicorn) under `granian --interface asgi --workers N`; `openssl ocsp -multi N` from the same
+index with the same responder key; and a bare Starlette route returning the very bytes campusca answers,
+under each server with the same worker count: the floor for Python. Both servers write an access log, as
+`campusca serve` does. Keep-alive and a new connection per request (`hey -disable-keepalive`, as openssl's
+client and most OCSP stacks do); openssl's responder is measured with new connections only (it answers one
+request per connection). Prints each rate and the ratios (docs/ocsp.md has the figures and the choice).
 
     .venv/bin/python bench/ocsp.py [--requests N] [--concurrency C]
 """
@@ -25,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from _common import REPO, free_port, serving, temporary_ca, wait_for_log, workers
+from _common import REPO, CaHome, free_port, serving, temporary_ca, wait_for_log, wait_for_port, workers
 from _hey import hey
 from campusca.config import load_settings
 from campusca.keys import KeyType, generate_private_key
@@ -34,6 +37,10 @@ from campusca.pki.ocsp import issuer_hashes
 from campusca.services.authority import open_authority
 from campusca.services.ca.issuance import issue_certificate
 from campusca.services.ca.revocation import revoke_certificate
+
+SERVERS = ("uvicorn", "granian")
+_WARM_UP_ROUNDS = 10
+_WARM_SLOWEST_SECONDS = 0.5
 
 
 def populate(home: Path, count: int) -> tuple[list[int], list[int]]:
@@ -126,38 +133,66 @@ def openssl_responder(workdir: Path, processes: int) -> Iterator[str]:
         responder.wait()
 
 
+def server_command(
+    server: str, target: str, port: int, processes: int, *, factory: bool = False
+) -> list[str]:
+    """`target` under `server` (uvicorn or granian) on 127.0.0.1:port, with an access log either way."""
+    if server == "uvicorn":
+        command = [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--workers", str(processes)]
+        return command + (["--factory"] if factory else [])
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port)]
+    command += ["--workers", str(processes), "--access-log"]
+    return command + (["--factory"] if factory else []) + [target]
+
+
 @contextmanager
-def bare_starlette(answer: Path, processes: int) -> Iterator[str]:
-    """The bare route under `uvicorn --workers <processes>`; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "BARE_OCSP_RESPONSE": str(answer)}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "_bare_ocsp:app",
-        "--port",
-        str(port),
-        "--workers",
-        str(processes),
-    ]
-    # With uvicorn's access log on, like `campusca serve`, into a file like campusca's serve.log.
-    with (answer.parent / "bare.log").open("w") as log:
+def asgi_server(command: list[str], env: dict[str, str], log_path: Path, port: int) -> Iterator[None]:
+    with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=REPO / "bench", env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        from _common import wait_for_port
-
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/ocsp"
+        wait_for_port(port, timeout=60)
+        yield
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@contextmanager
+def bare_starlette(answer: Path, processes: int, server: str) -> Iterator[str]:
+    """The bare route under `server --workers <processes>`; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "BARE_OCSP_RESPONSE": str(answer)}
+    # With the server's access log on, like `campusca serve`, into a file like campusca's serve.log.
+    with asgi_server(
+        server_command(server, "_bare_ocsp:app", port, processes), env, answer.parent / "bare.log", port
+    ):
+        yield f"http://127.0.0.1:{port}/ocsp"
+
+
+@contextmanager
+def campusca_on_granian(ca: CaHome, processes: int) -> Iterator[str]:
+    """campusca's own app (the factory `campusca serve` hands uvicorn) under granian; yields its base URL."""
+    port = free_port()
+    env = {**ca.env(), "PYTHONPATH": os.pathsep.join(sys.path)}
+    target = "campusca.web.app:create_app_from_environment"
+    command = server_command("granian", target, port, processes, factory=True)
+    with asgi_server(command, env, ca.home / "granian.log", port):
+        yield f"http://127.0.0.1:{port}"
 
 
 def rate(url: str, body: Path, *, requests: int, concurrency: int, keepalive: bool) -> float:
     args = {"requests": requests, "concurrency": concurrency, "method": "POST", "body_file": body}
     args["content_type"] = "application/ocsp-request"
-    hey(url, **{**args, "requests": max(100, requests // 10)}, disable_keepalive=not keepalive)  # warm-up
+    # Warm up until no request waits on a worker still loading the app: granian accepts connections in
+    # every worker before its Python app is loaded, so the first ones wait seconds on a late worker.
+    for _ in range(_WARM_UP_ROUNDS):
+        warm = hey(url, **{**args, "requests": max(100, requests // 10)}, disable_keepalive=not keepalive)
+        if warm.slowest_seconds < _WARM_SLOWEST_SECONDS:
+            break
     result = hey(url, **args, disable_keepalive=not keepalive)  # type: ignore[arg-type]
     expected = requests // concurrency * concurrency  # hey sends n/c requests from each of c workers
     if result.count(200) != expected:
@@ -172,7 +207,7 @@ def main() -> None:
     parser.add_argument("--certificates", type=int, default=40)
     args = parser.parse_args()
     n = workers()
-    figures: dict[tuple[str, bool], float] = {}
+    figures: dict[tuple[str, str, bool], float] = {}
     with temporary_ca() as ca:
         progress("issuing and revoking test certificates")
         good, revoked = populate(ca.home, args.certificates)
@@ -183,34 +218,54 @@ def main() -> None:
         body = workdir / "request.der"
         body.write_bytes(build_requests(issuer, good[:1], 1)[0])
         load = {"requests": args.requests, "concurrency": args.concurrency}
-        progress(f"campusca serve --workers {n}")
+        progress(f"campusca serve --workers {n} (uvicorn)")
         with serving(ca, workers=n) as url:
             for keepalive in (True, False):
-                figures[("campusca", keepalive)] = rate(f"{url}/ocsp", body, keepalive=keepalive, **load)
+                figures[("campusca", "uvicorn", keepalive)] = rate(
+                    f"{url}/ocsp", body, keepalive=keepalive, **load
+                )
             import httpx
 
             answer = workdir / "answer.der"
             answer.write_bytes(httpx.post(f"{url}/ocsp", content=body.read_bytes()).content)
-        progress(f"bare Starlette route, uvicorn --workers {n}")
-        with bare_starlette(answer, n) as url:
+        progress(f"campusca's app, granian --workers {n}")
+        with campusca_on_granian(ca, n) as url:
             for keepalive in (True, False):
-                figures[("starlette", keepalive)] = rate(url, body, keepalive=keepalive, **load)
+                figures[("campusca", "granian", keepalive)] = rate(
+                    f"{url}/ocsp", body, keepalive=keepalive, **load
+                )
+        for server in SERVERS:
+            progress(f"bare Starlette route, {server} --workers {n}")
+            with bare_starlette(answer, n, server) as url:
+                for keepalive in (True, False):
+                    figures[("starlette", server, keepalive)] = rate(url, body, keepalive=keepalive, **load)
         progress(f"openssl ocsp -multi {n}")
         with openssl_responder(workdir, n) as url:
-            figures[("openssl", False)] = rate(url, body, keepalive=False, **load)
-    print(
-        f"OCSP, one good certificate, no nonce; {n} processes each; hey -n {args.requests} -c {args.concurrency}"
-    )
+            figures[("openssl", "", False)] = rate(url, body, keepalive=False, **load)
+    report(figures, n, args.requests, args.concurrency)
+
+
+def report(figures: dict[tuple[str, str, bool], float], n: int, requests: int, concurrency: int) -> None:
+    print(f"OCSP, one good certificate, no nonce; {n} processes each; hey -n {requests} -c {concurrency}")
     print("(figures from a loaded, shared 2-core machine: read the ratios)")
     for keepalive in (True, False):
-        mode = "keep-alive" if keepalive else "new connection per request"
-        ours, floor = figures[("campusca", keepalive)], figures[("starlette", keepalive)]
-        print(f"{mode}:")
-        print(f"  campusca          {ours:8.0f} answers/s")
-        print(f"  bare Starlette    {floor:8.0f} answers/s   campusca/starlette {ours / floor:.2f}")
-        if ("openssl", keepalive) in figures:
-            theirs = figures[("openssl", keepalive)]
-            print(f"  openssl ocsp      {theirs:8.0f} answers/s   campusca/openssl   {ours / theirs:.2f}")
+        print("keep-alive:" if keepalive else "new connection per request:")
+        for server in SERVERS:
+            ours, floor = figures[("campusca", server, keepalive)], figures[("starlette", server, keepalive)]
+            print(f"  campusca on {server:<10}{ours:8.0f} answers/s   campusca/bare route {ours / floor:.2f}")
+        for server in SERVERS:
+            print(f"  bare route on {server:<8}{figures[('starlette', server, keepalive)]:8.0f} answers/s")
+        ratios = {
+            what: figures[(what, "granian", keepalive)] / figures[(what, "uvicorn", keepalive)]
+            for what in ("campusca", "starlette")
+        }
+        print(f"  granian/uvicorn: campusca {ratios['campusca']:.2f}, bare route {ratios['starlette']:.2f}")
+        if ("openssl", "", keepalive) in figures:
+            theirs = figures[("openssl", "", keepalive)]
+            versus = ", ".join(
+                f"{server} {figures[('campusca', server, keepalive)] / theirs:.2f}" for server in SERVERS
+            )
+            print(f"  {'openssl ocsp':<22}{theirs:8.0f} answers/s   campusca/openssl: {versus}")
 
 
 if __name__ == "__main__":

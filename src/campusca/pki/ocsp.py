@@ -58,6 +58,17 @@ def issuer_hashes(issuer: x509.Certificate, hash_name: str = "sha1") -> tuple[by
     return digest(issuer.subject.public_bytes()).digest(), digest(key_bits).digest()
 
 
+def rfc5019_request(issuer: x509.Certificate, serial: int) -> bytes:
+    """The DER request an RFC 5019 client sends for one certificate: SHA-1 CertID, no nonce, no extension.
+
+    Byte for byte what `openssl ocsp -no_nonce` and cryptography's OCSPRequestBuilder send, so an answer
+    kept under it (pre-produced before anyone asked) is found by their first query.
+    """
+    sha1 = hashes.SHA1()  # noqa: S303 - RFC 5019 §2.1.1: clients MUST use SHA-1 in the CertID
+    builder = ocsp.OCSPRequestBuilder().add_certificate_by_hash(*issuer_hashes(issuer), serial, sha1)
+    return builder.build().public_bytes(serialization.Encoding.DER)
+
+
 def parse_ocsp_request(data: bytes) -> OcspQuery:
     """Parse a DER OCSPRequest with one CertID; anything else is malformedRequest."""
     try:

@@ -62,6 +62,8 @@ class Authority:
     _cas: dict[str, LoadedCA] = field(default_factory=dict)
     _identities: dict[tuple[str, str], LoadedIdentity] = field(default_factory=dict)
     _missing_cas: dict[str, float] = field(default_factory=dict)
+    # This serve process's pre-produced OCSP answers (`ca.preproduced.serving_answers`); None elsewhere.
+    ocsp_answers: object | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:

@@ -1,7 +1,9 @@
-"""Periodic jobs inside `campusca serve`: CRL refresh, the re-enrollment scan and outbox retries, one process at a time.
+"""Periodic jobs inside `campusca serve`: CRL refresh, the re-enrollment scan and outbox retries, one process at a time;
+and the refresh of each process's own pre-produced OCSP answers, in every process.
 
-Every worker starts a thread; they share one lease row in the database, so exactly one of them (on any
-node) runs the job, and another takes over within a lease period when that one stops.
+Every worker starts a renewal thread; they share one lease row in the database, so exactly one of them
+(on any node) runs the job, and another takes over within a lease period when that one stops. The OCSP
+refresh needs no lease: each process re-signs the answers it keeps (`ca.preproduced`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from campusca.services import directory_publishing, mdm, ota
+from campusca.services import ca, directory_publishing, mdm, ota
 from campusca.services.authority import Authority
 from campusca.services.ca.crls import refresh_crls
 
@@ -82,20 +84,51 @@ class RenewalScheduler:
             delay = self._interval
 
 
+class OcspRefresher:
+    """A daemon thread running this process's `PreproducedAnswers.refresh_due` every `ca.refresh_interval`."""
+
+    def __init__(self, authority: Authority) -> None:
+        self._answers = ca.serving_answers(authority)
+        self._interval = ca.refresh_interval(authority.settings)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="campusca-ocsp-refresh", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def tick(self) -> int:
+        """One round; returns how many answers were re-signed."""
+        return self._answers.refresh_due()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception as error:  # noqa: BLE001 - a query re-signs what a failed round left
+                log.error("OCSP refresh round failed: %s", type(error).__name__)
+
+
 def install_background_jobs(app: FastAPI, authority: Authority) -> None:
-    """Run the renewal scheduler for the app's lifetime (unless `renewal_enabled` is off)."""
-    if not authority.settings.renewal_enabled:
-        return
+    """Run the OCSP refresh and (unless `renewal_enabled` is off) the renewal scheduler for the app's lifetime."""
     previous: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
-        scheduler = RenewalScheduler(authority, interval_seconds=authority.settings.renewal_interval_seconds)
-        scheduler.start()
+        jobs: list[OcspRefresher | RenewalScheduler] = [OcspRefresher(authority)]
+        if authority.settings.renewal_enabled:
+            interval = authority.settings.renewal_interval_seconds
+            jobs.append(RenewalScheduler(authority, interval_seconds=interval))
+        for job in jobs:
+            job.start()
         try:
             async with previous(application) as state:
                 yield state
         finally:
-            scheduler.stop()
+            for job in jobs:
+                job.stop()
 
     app.router.lifespan_context = lifespan

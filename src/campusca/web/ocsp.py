@@ -63,7 +63,7 @@ class OcspEndpoint:
     def __init__(self, app: ASGIApp, authority: Authority) -> None:
         self.app = app
         self.authority = authority
-        self.answers = ca.PreproducedAnswers(authority)
+        self.answers = ca.serving_answers(authority)  # the scheduler and revocations keep them fresh
         self._headers: dict[bytes, tuple[ca.OcspResult, int, list[tuple[bytes, bytes]]]] = {}
 
     def __getattr__(self, name: str) -> object:

@@ -28,7 +28,7 @@ from campusca.services.ca.crls import CrlDownload, crl_download, current_crl, re
 from campusca.services.ca.issuance import parse_serial
 from campusca.services.ca.ocsp import OcspResult, answer_ocsp
 from campusca.services.ca.overview import CertificateCounts, certificate_counts, certificate_of_person
-from campusca.services.ca.preproduced import PreproducedAnswers
+from campusca.services.ca.preproduced import PreproducedAnswers, refresh_interval, serving_answers
 from campusca.services.ca.revocation import RevocationResult, parse_reason, revoke_by_serial
 from campusca.services.ca.search import (
     CERTIFICATE_SORTS,
@@ -48,6 +48,8 @@ __all__ = [
     "CrlDownload",
     "OcspResult",
     "PreproducedAnswers",
+    "refresh_interval",
+    "serving_answers",
     "RevocationResult",
     "answer_ocsp",
     "authorities",

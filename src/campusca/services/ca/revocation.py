@@ -19,6 +19,7 @@ from campusca.services.authority import Authority, LoadedCA
 from campusca.services.ca.crls import full_crl_entries, republish_crl, republish_delta
 from campusca.services.ca.issuance import SUBORDINATE_CA_PROFILE, find_certificate
 from campusca.services.ca.ocsp import status_counter
+from campusca.services.ca.preproduced import preproduce_after_revocation
 from campusca.services.directory_publishing import queue_for_certificate
 from campusca.services.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 
@@ -103,6 +104,8 @@ def revoke_certificate(
     audit.next_counter(session, status_counter(ca.slug))
     committed_at: list[float] = []
     after_commit(session, ("committed", ca.id), lambda: committed_at.append(time.monotonic()))
+    # This process's revoked answer is signed before anyone asks (RFC 5019 §2.2 pre-production).
+    after_commit(session, ("ocsp-answer", serial), lambda: preproduce_after_revocation(authority, ca, serial))
     after_commit(session, ("crl", ca.id), lambda: _republish_after_revocation(authority, ca, actor=actor))
     after_commit(session, ("ocsp", ca.id), lambda: _wait_until_ocsp_sees(authority, committed_at[0]))
     queue_for_certificate(authority, session, row)  # an S/MIME certificate leaves the LDAP address book
