@@ -41,8 +41,15 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# What every rule above needs to match: text without any of these is returned as it is, after one
+# search instead of five substitutions (most access-log arguments: address, method, path, version).
+_MAY_HOLD_SECRETS = re.compile(r"/enroll/|[?&]|authorization|bearer|cca_", re.IGNORECASE)
+
+
 def redact(text: str) -> str:
     """The text with every secret-bearing value replaced by `[redacted]`."""
+    if _MAY_HOLD_SECRETS.search(text) is None:
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text
