@@ -24,6 +24,7 @@ DIGEST_OIDS = {
     "2.16.840.1.101.3.4.2.2": "sha384",
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
+DIGEST_OID_BY_NAME = {name: dotted for dotted, name in DIGEST_OIDS.items()}
 
 
 @contextmanager
