@@ -202,7 +202,7 @@ def decrypt_enveloped_data(
             nonce, tag_size = octets(gcm["aes_nonce"]), gcm["aes_icvlen"].native
             tag = octets(enveloped["mac"])
             aads = (
-                set_encodings(enveloped["auth_attrs"])
+                list(set_encodings(enveloped["auth_attrs"]))
                 if not isinstance(enveloped["auth_attrs"], core.Void)
                 else [b""]
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
@@ -281,7 +281,7 @@ def _verified_input(
     content: bytes,
     content_type: str,
     digest_name: str,
-) -> list[bytes]:
+) -> Iterable[bytes]:
     """Return the candidate byte strings the signature covers, after checking the digest attributes."""
     if not attributes:
         return [content]
@@ -296,7 +296,7 @@ def _verified_input(
 
 
 def _verify(
-    certificate: x509.Certificate, signer_info: cms.SignerInfo, candidates: list[bytes], name: str
+    certificate: x509.Certificate, signer_info: cms.SignerInfo, candidates: Iterable[bytes], name: str
 ) -> None:
     key = certificate.public_key()
     algorithm = signer_info["signature_algorithm"]["algorithm"].dotted
