@@ -4,11 +4,13 @@ Both servers run on 127.0.0.1 on this machine, one after the other, and get PKCS
 time by the same code (RSA-2048 client keys, AES-128-CBC, SHA-256, PKCS#1 v1.5 key transport, a
 transient self-signed signer, a unique subject per request), replayed by the same native load
 generator (`wrk` with bench/replay.lua, each body sent once) with the same concurrency. Both CAs sign
-with the same RSA key size. campusca checks and consumes a one-time challenge per request (created in
+with the same RSA key size (campusca's SCEP RA, which decrypts the requests and signs the CertReps,
+is RSA-2048 whatever the CA's size; scepserver uses its CA key for all three). campusca checks and consumes a one-time challenge per request (created in
 bulk first), writes the certificate, the enrollment and the hash-chained audit record in one SQLite
 transaction; scepserver compares a static challenge and writes the certificate to its file depot.
 Successes are counted after the clock stops, from the CertReps' pkiStatus, and checked against what
-each server stored (campusca's database, scepserver's depot index). Prints both rates and the ratio.
+each server stored (campusca's database, scepserver's depot index). Prints both rates, the ratio and
+each server's CPU time per request (which, unlike the rates, hardly depends on the machine's other load).
 
 Run: `.venv/bin/python bench/scep.py [--requests N] [--concurrency C] [--workers W] [--key-size 2048|3072]`
 """
