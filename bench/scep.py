@@ -284,7 +284,7 @@ def run_campusca(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200, help="enrollments per server (default 200)")
+    parser.add_argument("--requests", type=int, default=500, help="enrollments per server (default 500)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections wrk keeps busy (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="campusca serve --workers (default 2)")
     parser.add_argument(
