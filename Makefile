@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOME_DIR ?= $(or $(CAMPUSCA_HOME),campusca-data)
 PORT ?= 8000
-DEBIAN_PACKAGES := openssl time gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils libnss3-tools postgresql hey chromium
+DEBIAN_PACKAGES := openssl time gnupg gpgsm dirmngr scep certmonger dbus-daemon softhsm2 slapd ldap-utils libnss3-tools postgresql hey wrk chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench fuzz deps venv clean

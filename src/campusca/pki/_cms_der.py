@@ -10,6 +10,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from campusca.pki import _der as der
 from campusca.pki.errors import CmsDecodeError, CmsUnsupportedAlgorithm, PkiError
 
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
@@ -24,6 +25,7 @@ DIGEST_OIDS = {
     "2.16.840.1.101.3.4.2.2": "sha384",
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
+DIGEST_OID_BY_NAME = {name: dotted for dotted, name in DIGEST_OIDS.items()}
 
 
 @contextmanager
@@ -181,25 +183,27 @@ def identifies(
     if identifier.name == "subject_key_identifier":
         return bool(identifier.chosen.native == subject_key_identifier(certificate))
     ias = identifier.chosen
+    if ias.dump() == der.issuer_and_serial(certificate):  # the usual case: the certificate's own bytes
+        return True
     if ias["serial_number"].native != certificate.serial_number:
         return False
     issuer = to_asn1_certificate(certificate)["tbs_certificate"]["issuer"]
-    return bool(ias["issuer"].dump() == issuer.dump() or ias["issuer"] == issuer)
+    return bool(ias["issuer"] == issuer)  # X.520 comparison, for issuers re-encoded by the sender
 
 
-def set_encodings(attributes: cms.CMSAttributes) -> list[bytes]:
-    """Return the candidate DER encodings of an implicitly tagged attribute SET (RFC 5652 §5.4).
+def set_encodings(attributes: cms.CMSAttributes) -> Iterator[bytes]:
+    """The candidate DER encodings of an implicitly tagged attribute SET (RFC 5652 §5.4), in order.
 
     The signature (or GCM AAD) covers the SET OF with its universal tag 0x31. The sender's own
     bytes, retagged, come first; the forced DER re-encoding (sorted, definite lengths) second,
-    for senders whose bytes were BER.
+    for senders whose bytes were BER. The second is only computed when the first did not verify.
     """
     original = attributes.contents or b""
-    candidates = [b"\x31" + der_length(len(original)) + original]
+    first = b"\x31" + der_length(len(original)) + original
+    yield first
     forced = cms.CMSAttributes(list(attributes)).dump(force=True)
-    if forced not in candidates:
-        candidates.append(forced)
-    return candidates
+    if forced != first:
+        yield forced
 
 
 def der_length(length: int) -> bytes:

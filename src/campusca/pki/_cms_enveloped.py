@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algorithms, modes
 
+from campusca.pki import _der as der
 from campusca.pki._cms_der import (
     decoding,
     identifies,
-    issuer_and_serial,
     load_content_info,
     octets,
     set_encodings,
@@ -37,6 +37,7 @@ from campusca.pki.signing import RsaDecrypter
 RecipientKey = RsaDecrypter | EcKeyAgreer
 
 _RSA_ENCRYPTION, _RSAES_OAEP = "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7"
+DATA, ENVELOPED_DATA = "1.2.840.113549.1.7.1", "1.2.840.113549.1.7.3"
 _GCM_NONCE_SIZE, _GCM_TAG_SIZE = 12, 16
 
 
@@ -67,7 +68,7 @@ def build_enveloped_data(
         raise ValueError("recipients must name at least one certificate")
     key = os.urandom(cipher.key_size)
     recipient_infos = [
-        key_agree_recipient_info(key, certificate, key_agreement)
+        key_agree_recipient_info(key, certificate, key_agreement).dump()
         if isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
         else _recipient_info(key, certificate, key_transport)
         for certificate in recipients
@@ -79,27 +80,21 @@ def build_enveloped_data(
     encryptor = Cipher(_algorithm(cipher, key), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padder.update(content) + padder.finalize()) + encryptor.finalize()
     # RFC 5652 §6.1: version 2 as soon as a RecipientInfo is not version 0 (a kari is version 3).
-    only_ktri = all(r.name == "ktri" for r in recipient_infos)
-    enveloped = cms.EnvelopedData(
-        {
-            "version": "v0" if only_ktri else "v2",
-            "recipient_infos": recipient_infos,
-            "encrypted_content_info": {
-                "content_type": "data",
-                "content_encryption_algorithm": {
-                    "algorithm": cipher.value,
-                    "parameters": core.OctetString(iv),
-                },
-                "encrypted_content": ciphertext,
-            },
-        }
+    only_ktri = all(info[0] == 0x30 for info in recipient_infos)  # a kari is [1] IMPLICIT
+    enveloped = der.sequence(
+        der.integer(0 if only_ktri else 2),
+        der.set_of(*recipient_infos),
+        der.sequence(
+            der.oid(DATA),
+            der.algorithm(cipher.value, der.octet_string(iv)),
+            der.tlv(0x80, ciphertext),  # [0] IMPLICIT encryptedContent
+        ),
     )
-    der: bytes = cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped}).dump()
-    return der
+    return der.sequence(der.oid(ENVELOPED_DATA), der.explicit(0, enveloped))
 
 
 def _build_auth_enveloped(
-    content: bytes, key: bytes, cipher: ContentCipher, recipient_infos: list[cms.RecipientInfo]
+    content: bytes, key: bytes, cipher: ContentCipher, recipient_infos: list[bytes]
 ) -> bytes:
     nonce = os.urandom(_GCM_NONCE_SIZE)
     encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
@@ -108,7 +103,7 @@ def _build_auth_enveloped(
     enveloped = cms.AuthEnvelopedData(
         {
             "version": "v0",
-            "recipient_infos": recipient_infos,
+            "recipient_infos": [cms.RecipientInfo.load(info) for info in recipient_infos],
             "auth_encrypted_content_info": {
                 "content_type": "data",
                 "content_encryption_algorithm": {"algorithm": cipher.value, "parameters": parameters},
@@ -117,20 +112,19 @@ def _build_auth_enveloped(
             "mac": encryptor.tag,
         }
     )
-    der: bytes = cms.ContentInfo(
+    encoded: bytes = cms.ContentInfo(
         {"content_type": "authenticated_enveloped_data", "content": enveloped}
     ).dump()
-    return der
+    return encoded
 
 
-def _recipient_info(
-    key: bytes, certificate: x509.Certificate, key_transport: KeyTransport
-) -> cms.RecipientInfo:
+def _recipient_info(key: bytes, certificate: x509.Certificate, key_transport: KeyTransport) -> bytes:
+    """A KeyTransRecipientInfo (RFC 5652 §6.2.1), DER-encoded."""
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise TypeError("recipient certificates must carry RSA keys")
     if key_transport is KeyTransport.RSA_PKCS1V15:
-        algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15", "parameters": core.Null()})
+        algorithm = der.algorithm(_RSA_ENCRYPTION, der.NULL)
     else:
         name = "sha1" if key_transport is KeyTransport.RSA_OAEP_SHA1 else "sha256"
         parameters = algos.RSAESOAEPParams(
@@ -139,18 +133,13 @@ def _recipient_info(
                 "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": name}},
             }
         )
-        algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": parameters})
-    ktri = cms.KeyTransRecipientInfo(
-        {
-            "version": "v0",
-            "rid": cms.RecipientIdentifier(
-                name="issuer_and_serial_number", value=issuer_and_serial(certificate)
-            ),
-            "key_encryption_algorithm": algorithm,
-            "encrypted_key": public_key.encrypt(key, _padding(key_transport)),
-        }
+        algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": parameters}).dump()
+    return der.sequence(
+        der.integer(0),
+        der.issuer_and_serial(certificate),
+        algorithm,
+        der.octet_string(public_key.encrypt(key, _padding(key_transport))),
     )
-    return cms.RecipientInfo(name="ktri", value=ktri)
 
 
 def _padding(key_transport: KeyTransport) -> padding.AsymmetricPadding:
@@ -213,7 +202,7 @@ def decrypt_enveloped_data(
             nonce, tag_size = octets(gcm["aes_nonce"]), gcm["aes_icvlen"].native
             tag = octets(enveloped["mac"])
             aads = (
-                set_encodings(enveloped["auth_attrs"])
+                list(set_encodings(enveloped["auth_attrs"]))
                 if not isinstance(enveloped["auth_attrs"], core.Void)
                 else [b""]
             )

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
-from asn1crypto import algos, cms, core
-from asn1crypto import crl as asn1_crl
+from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from campusca.pki import _der as der
 from campusca.pki._cms_der import (
+    DIGEST_OID_BY_NAME,
     DIGEST_OIDS,
     decoding,
     digest,
     hash_for,
     identifies,
-    issuer_and_serial,
     load_content_info,
     octets,
     set_encodings,
-    to_asn1_certificate,
 )
 from campusca.pki._cms_types import SignedMessage
 from campusca.pki.errors import CmsDecodeError, CmsSignatureInvalid, CmsUnsupportedAlgorithm
 from campusca.pki.signing import Signer, sign_digest_args
 
 DATA = "1.2.840.113549.1.7.1"
+SIGNED_DATA = "1.2.840.113549.1.7.2"
+_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # as signatureAlgorithm: what OpenSSL and asn1crypto write
 _CONTENT_TYPE, _MESSAGE_DIGEST, _SIGNING_TIME = (
     "1.2.840.113549.1.9.3",
     "1.2.840.113549.1.9.4",
@@ -50,29 +51,11 @@ _ECDSA_SIGNATURES = {
     "1.2.840.10045.4.3.4",
 }
 _ECDSA_BY_DIGEST = {
-    "sha1": "sha1_ecdsa",
-    "sha256": "sha256_ecdsa",
-    "sha384": "sha384_ecdsa",
-    "sha512": "sha512_ecdsa",
+    "sha1": "1.2.840.10045.4.1",
+    "sha256": "1.2.840.10045.4.3.2",
+    "sha384": "1.2.840.10045.4.3.3",
+    "sha512": "1.2.840.10045.4.3.4",
 }
-
-
-class _OrderedCertificateSet(cms.CertificateSet):  # type: ignore[misc]
-    """A CertificateSet that keeps the caller's order (SCEP clients read the RA certificate first)."""
-
-    def _set_contents(self, force: bool = False) -> None:
-        self._contents = b"".join(child.dump(force=force) for child in self)
-        self._header = None
-        self._trailer = b""
-
-
-class _OrderedCrlSet(cms.RevocationInfoChoices):  # type: ignore[misc]
-    """A RevocationInfoChoices that keeps the caller's order."""
-
-    def _set_contents(self, force: bool = False) -> None:
-        self._contents = b"".join(child.dump(force=force) for child in self)
-        self._header = None
-        self._trailer = b""
 
 
 def build_signed_data(
@@ -81,7 +64,7 @@ def build_signed_data(
     signer: Signer,
     signer_certificate: x509.Certificate,
     digest_algorithm: str = "sha256",
-    extra_signed_attributes: Sequence[cms.CMSAttribute] = (),
+    extra_signed_attributes: Sequence[cms.CMSAttribute | bytes] = (),
     certificates: Sequence[x509.Certificate] = (),
     detached: bool = False,
     content_type: str = DATA,
@@ -89,7 +72,8 @@ def build_signed_data(
 ) -> bytes:
     """Sign `content` and return a DER ContentInfo(SignedData) with one SignerInfo.
 
-    Signed attributes are contentType, messageDigest, signingTime (when given) and the extras.
+    Signed attributes are contentType, messageDigest, signingTime (when given) and the extras
+    (asn1crypto attributes, or DER-encoded Attributes as `der.attribute` writes them).
     A None `content` is signed as the empty string and carried as an absent eContent.
     """
     hash_algorithm = hash_for(digest_algorithm)
@@ -99,34 +83,29 @@ def build_signed_data(
     attributes = _signed_attributes(
         content, digest_algorithm, content_type, signing_time, extra_signed_attributes
     )
-    signature = signer.sign(attributes.dump(), *sign_digest_args(public_key, hash_algorithm))
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                name="issuer_and_serial_number", value=issuer_and_serial(signer_certificate)
-            ),
-            "digest_algorithm": {"algorithm": digest_algorithm},
-            "signed_attrs": attributes,
-            "signature_algorithm": _signature_algorithm(public_key, digest_algorithm),
-            "signature": signature,
-        }
+    signature = signer.sign(attributes, *sign_digest_args(public_key, hash_algorithm))
+    # NULL parameters, as asn1crypto and OpenSSL write them for the SHA family (RFC 5754 §2 allows both).
+    digest_identifier = der.algorithm(DIGEST_OID_BY_NAME[digest_algorithm], der.NULL)
+    signer_info = der.sequence(
+        der.integer(1),
+        der.issuer_and_serial(signer_certificate),
+        digest_identifier,
+        der.implicit(0, attributes, constructed=True),
+        _signature_algorithm(public_key, digest_algorithm),
+        der.octet_string(signature),
     )
-    encap: dict[str, object] = {"content_type": content_type}
+    encap = der.oid(content_type)
     if content is not None and not detached:
-        encap["content"] = content
-    signed = cms.SignedData(
-        {
-            # RFC 5652 §5.1: version 3 when the eContentType is not id-data.
-            "version": "v1" if content_type == DATA else "v3",
-            "digest_algorithms": [{"algorithm": digest_algorithm}],
-            "encap_content_info": encap,
-            "certificates": _certificate_set([signer_certificate, *certificates]),
-            "signer_infos": [signer_info],
-        }
+        encap += der.explicit(0, der.octet_string(content))
+    signed = der.sequence(
+        # RFC 5652 §5.1: version 3 when the eContentType is not id-data.
+        der.integer(1 if content_type == DATA else 3),
+        der.set_of(digest_identifier),
+        der.sequence(encap),
+        _certificate_set([signer_certificate, *certificates]),
+        der.set_of(signer_info),
     )
-    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
-    return der
+    return der.sequence(der.oid(SIGNED_DATA), der.explicit(0, signed))
 
 
 def _spki(public_key: object) -> bytes:
@@ -137,10 +116,10 @@ def _spki(public_key: object) -> bytes:
     )
 
 
-def _signature_algorithm(public_key: object, digest_algorithm: str) -> algos.SignedDigestAlgorithm:
+def _signature_algorithm(public_key: object, digest_algorithm: str) -> bytes:
     if isinstance(public_key, rsa.RSAPublicKey):
-        return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15", "parameters": core.Null()})
-    return algos.SignedDigestAlgorithm({"algorithm": _ECDSA_BY_DIGEST[digest_algorithm]})
+        return der.algorithm(_RSA_ENCRYPTION, der.NULL)
+    return der.algorithm(_ECDSA_BY_DIGEST[digest_algorithm])
 
 
 def _signed_attributes(
@@ -148,61 +127,51 @@ def _signed_attributes(
     digest_algorithm: str,
     content_type: str,
     signing_time: datetime | None,
-    extra: Sequence[cms.CMSAttribute],
-) -> cms.CMSAttributes:
-    own = {_CONTENT_TYPE, _MESSAGE_DIGEST, _SIGNING_TIME}
-    for attribute in extra:
-        if attribute["type"].dotted in own:
-            raise ValueError(f"extra_signed_attributes must not repeat {attribute['type'].native}")
+    extra: Sequence[cms.CMSAttribute | bytes],
+) -> bytes:
+    """The DER SET OF signed attributes, as the signature covers it (tag 0x31, RFC 5652 §5.4)."""
+    encoded = [a if isinstance(a, bytes) else a.dump() for a in extra]
+    own = {der.oid(_CONTENT_TYPE), der.oid(_MESSAGE_DIGEST), der.oid(_SIGNING_TIME)}
+    for attribute in encoded:
+        start, _ = der.read_tlv(attribute, 0)
+        if attribute[start : der.read_tlv(attribute, start)[1]] in own:
+            raise ValueError(
+                "extra_signed_attributes must not repeat contentType, messageDigest or signingTime"
+            )
     attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [digest(digest_algorithm, content or b"")]}),
+        der.attribute(_CONTENT_TYPE, der.oid(content_type)),
+        der.attribute(_MESSAGE_DIGEST, der.octet_string(digest(digest_algorithm, content or b""))),
     ]
     if signing_time is not None:
-        if signing_time.tzinfo is None:
-            raise ValueError("signing_time must be timezone-aware")
-        # RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise.
-        choice = "utc_time" if 1950 <= signing_time.year < 2050 else "generalized_time"
-        attributes.append(
-            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time(name=choice, value=signing_time)]})
-        )
-    return cms.CMSAttributes([*attributes, *extra])
+        attributes.append(der.attribute(_SIGNING_TIME, der.time(signing_time)))
+    return der.set_of(*attributes, *encoded)
 
 
-def _certificate_set(certificates: Sequence[x509.Certificate]) -> _OrderedCertificateSet:
+def _certificate_set(certificates: Sequence[x509.Certificate], number: int = 0) -> bytes:
+    """[0] IMPLICIT CertificateSet in the caller's order, duplicates left out.
+
+    Not sorted as DER would sort a SET OF: SCEP clients read the RA certificate first, and iOS and
+    micromdm take the first certificate of a CertRep as the one issued to them.
+    """
     seen: set[bytes] = set()
-    choices = []
+    encoded = []
     for certificate in certificates:
-        der = certificate.public_bytes(serialization.Encoding.DER)
-        if der not in seen:
-            seen.add(der)
-            choices.append(cms.CertificateChoices(name="certificate", value=to_asn1_certificate(certificate)))
-    return _OrderedCertificateSet(choices)
+        certificate_der = certificate.public_bytes(serialization.Encoding.DER)
+        if certificate_der not in seen:
+            seen.add(certificate_der)
+            encoded.append(certificate_der)
+    return der.tlv(0xA0 | number, *encoded)
 
 
 def build_certs_only(
     certificates: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
 ) -> bytes:
     """Return a degenerate SignedData (no signers, no content) carrying certificates and CRLs in order."""
-    signed: dict[str, object] = {
-        "version": "v1",
-        "digest_algorithms": [],
-        "encap_content_info": {"content_type": "data"},
-        "certificates": _certificate_set(certificates),
-        "signer_infos": [],
-    }
+    parts = [der.integer(1), der.EMPTY_SET, der.sequence(der.oid(DATA)), _certificate_set(certificates)]
     if crls:
-        signed["crls"] = _OrderedCrlSet(
-            [
-                cms.RevocationInfoChoice(
-                    name="crl",
-                    value=asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)),
-                )
-                for c in crls
-            ]
-        )
-    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)}).dump()
-    return der
+        parts.append(der.tlv(0xA1, *(crl.public_bytes(serialization.Encoding.DER) for crl in crls)))
+    parts.append(der.EMPTY_SET)
+    return der.sequence(der.oid(SIGNED_DATA), der.explicit(0, der.sequence(*parts)))
 
 
 def parse_certs_only(
@@ -312,7 +281,7 @@ def _verified_input(
     content: bytes,
     content_type: str,
     digest_name: str,
-) -> list[bytes]:
+) -> Iterable[bytes]:
     """Return the candidate byte strings the signature covers, after checking the digest attributes."""
     if not attributes:
         return [content]
@@ -327,7 +296,7 @@ def _verified_input(
 
 
 def _verify(
-    certificate: x509.Certificate, signer_info: cms.SignerInfo, candidates: list[bytes], name: str
+    certificate: x509.Certificate, signer_info: cms.SignerInfo, candidates: Iterable[bytes], name: str
 ) -> None:
     key = certificate.public_key()
     algorithm = signer_info["signature_algorithm"]["algorithm"].dotted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,6 +36,11 @@ from campusca.web.errors import install_error_handlers
 from campusca.web.request_metrics import RequestMetrics
 
 log = logging.getLogger("campusca.web")
+# Python hands the GIL between threads every 5 ms by default. A handler thread that holds the database's
+# write lock re-takes the GIL after every statement and may wait that long behind a thread busy signing,
+# while every writer of every worker waits for the lock: in paired runs of bench/scep.py (8 concurrent
+# enrollments, 2 workers) 0.5 ms gave 5-8 % more enrollments per second at no more CPU per request.
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def create_app(authority: Authority) -> ASGIApp:
@@ -109,6 +115,7 @@ def create_fastapi_app(authority: Authority) -> FastAPI:
 def create_app_from_environment() -> ASGIApp:
     """Factory for uvicorn workers: settings from CAMPUSCA_HOME and the environment."""
     logredact.install()  # in each worker, after uvicorn configured its loggers: no token in the access log
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     authority = open_authority(load_settings())
     try:
         authority.load_signing_keys()  # their decryption's moment of 32 MB each, before any traffic

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated, TypeVar
+from typing import TypeVar
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from campusca.errors import Busy
@@ -36,7 +36,6 @@ from campusca.scep import (
 from campusca.services import errors as service_errors
 from campusca.services import scep
 from campusca.services.authority import Authority
-from campusca.web.deps import get_authority
 from campusca.web.errors import BUSY_RETRY_AFTER_SECONDS
 
 _T = TypeVar("_T")
@@ -91,6 +90,13 @@ def _query(request: Request) -> dict[str, str]:
         name, _, value = part.partition("=")
         params.setdefault(unquote(name), value)
     return params
+
+
+def _authority(request: Request) -> Authority:
+    # Read directly rather than through Depends: FastAPI's dependency solving cost more per request
+    # than routing it, and SCEP is a hot path (docs/scep-server.md, "Performance").
+    authority: Authority = request.app.state.authority
+    return authority
 
 
 def _plain(status: int, text: str) -> Response:
@@ -198,8 +204,9 @@ def _other_operation(authority: Authority, operation: str) -> Response:
 
 
 @router.get("/scep", response_class=Response, responses=_PKI_RESPONSE)
-async def scep_get(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
+async def scep_get(request: Request) -> Response:
     """SCEP over GET: `?operation=GetCACaps|GetCACert|GetNextCACert|PKIOperation&message=…`."""
+    authority = _authority(request)
     params = _query(request)
     operation = unquote(params.get("operation", ""))
     if operation.lower() != "pkioperation":
@@ -214,8 +221,9 @@ async def scep_get(request: Request, authority: Annotated[Authority, Depends(get
 
 
 @router.post("/scep", response_class=Response, responses=_PKI_RESPONSE)
-async def scep_post(request: Request, authority: Annotated[Authority, Depends(get_authority)]) -> Response:
+async def scep_post(request: Request) -> Response:
     """SCEP PKIOperation over POST: the body is the DER pkiMessage, whatever the Content-Type."""
+    authority = _authority(request)
     operation = unquote(_query(request).get("operation", ""))
     if operation.lower() != "pkioperation":
         return _plain(400, "only PKIOperation may be sent by POST")

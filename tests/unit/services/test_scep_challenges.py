@@ -13,9 +13,9 @@ from campusca.services.errors import ChallengeRejected, InvalidInput
 from campusca.services.people.registry import get_person
 from campusca.services.scep.challenges import (
     challenge_views,
-    consume_challenge,
     create_challenge,
-    find_challenge,
+    find_redeemable,
+    use_challenge,
 )
 from campusca.services.scep.enrollments import enrollments_for_device
 
@@ -41,22 +41,22 @@ def test_create_challenge_returns_a_secret_and_stores_only_its_hash(authority: A
 def test_challenge_is_consumed_once(authority: Authority) -> None:
     secret = _challenge(authority)
     with authority.db.write() as session:
-        consume_challenge(session, find_challenge(session, secret), authority.now())
+        use_challenge(session, find_redeemable(session, secret), authority.now())
     with authority.db.write() as session, pytest.raises(ChallengeRejected, match="already been used"):
-        consume_challenge(session, find_challenge(session, secret), authority.now())
+        use_challenge(session, find_redeemable(session, secret), authority.now())
 
 
 def test_expired_challenge_is_refused(authority: Authority) -> None:
     secret = _challenge(authority, ttl_seconds=60)
     later = authority.now() + timedelta(seconds=61)
     with authority.db.write() as session, pytest.raises(ChallengeRejected, match="expired"):
-        consume_challenge(session, find_challenge(session, secret), later)
+        use_challenge(session, find_redeemable(session, secret), later)
 
 
 def test_wrong_challenge_is_refused(authority: Authority) -> None:
     _challenge(authority)
     with authority.db.read() as session, pytest.raises(ChallengeRejected, match="wrong"):
-        find_challenge(session, "0" * 40)
+        find_redeemable(session, "0" * 40)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ the caller's session, for other services composing one transaction.
 
 from __future__ import annotations
 
-from campusca.services.scep import challenges, enrollments, pkioperation, renewal_auth
+from campusca.services.scep import challenges, enrollments, pkcsreq, pkioperation, renewal_auth
+from campusca.services.scep.answers import AlgorithmRefused, ScepAnswer, ScepAnswerKind
 from campusca.services.scep.challenges import (
     ChallengeView,
     NewChallenge,
@@ -29,12 +30,7 @@ from campusca.services.scep.enrollments import (
     ra_identity,
     reject_pending,
 )
-from campusca.services.scep.pkioperation import (
-    AlgorithmRefused,
-    ScepAnswer,
-    ScepAnswerKind,
-    answer_pki_message,
-)
+from campusca.services.scep.pkioperation import answer_pki_message
 
 __all__ = [
     "AlgorithmRefused",
@@ -57,6 +53,7 @@ __all__ = [
     "list_challenges",
     "list_enrollments",
     "next_ca_certificates",
+    "pkcsreq",
     "pkioperation",
     "ra_identity",
     "reject_pending",

@@ -10,16 +10,18 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
-from campusca.db.models import Department, Person
+from campusca.db.engine import core_connection
+from campusca.db.models import Department, Organisation, Person
 from campusca.db.scep import ScepChallenge
+from campusca.pki.certificates import common_name
 from campusca.pki.errors import ProfileError
 from campusca.pki.profiles import get_profile
 from campusca.services import audit
 from campusca.services.authority import Authority
+from campusca.services.ca.issuance import Holder
 from campusca.services.errors import ChallengeRejected, InvalidInput
 from campusca.services.people.registry import get_person
 
@@ -139,35 +141,99 @@ def create_challenge(
     return secret
 
 
-def find_challenge(session: Session, secret: str) -> ScepChallenge:
-    """The challenge whose secret this is, unused and unexpired checks left to `consume_challenge`."""
-    row = session.execute(
-        select(ScepChallenge)
-        .where(ScepChallenge.secret_hash == hash_challenge(secret))
-        # The grant reads the holder's department and organisation: one query, not three lazy loads.
-        .options(
-            joinedload(ScepChallenge.person).joinedload(Person.department).joinedload(Department.organisation)
-        )
-    ).scalar()
-    # compare_digest keeps the refusal path as uniform as the lookup allows.
-    if row is None or not hmac.compare_digest(row.secret_hash, hash_challenge(secret)):
-        raise ChallengeRejected("challenge password is wrong")
-    return row
+@dataclass(frozen=True, slots=True)
+class RedeemableChallenge:
+    """A challenge with the holder it was issued for, as read in the enrolling transaction."""
+
+    id: int
+    holder: Holder
+    profile: str
+    device_ref: str | None
+    expected_subject: str | None
+    expected_san: str | None
+    expires_at: datetime
+    consumed_at: datetime | None
 
 
-def consume_challenge(session: Session, row: ScepChallenge, now: datetime) -> None:
-    """Mark the challenge used with one conditional UPDATE, so two requests cannot both use it."""
-    if row.expires_at <= now:
-        raise ChallengeRejected("challenge password has expired")
-    used = session.execute(
-        update(ScepChallenge)
-        .where(ScepChallenge.id == row.id, ScepChallenge.consumed_at.is_(None))
-        .values(consumed_at=now)
-        .execution_options(synchronize_session=False)
+# Statements of the SCEP enrollment hot path, built once (SQLAlchemy then only looks up their compiled
+# form): the ORM query with its joined loads cost more than the rest of an enrollment's SQL together.
+_FIND_REDEEMABLE = (
+    select(
+        ScepChallenge.secret_hash,
+        ScepChallenge.id,
+        ScepChallenge.profile,
+        ScepChallenge.device_ref,
+        ScepChallenge.expected_subject,
+        ScepChallenge.expected_san,
+        ScepChallenge.expires_at,
+        ScepChallenge.consumed_at,
+        # A `Holder`, in its field order:
+        Person.id,
+        Person.username,
+        Person.email,
+        Person.name,
+        Department.name,
+        Organisation.name,
+        Person.active,
     )
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    .join(Person, ScepChallenge.person_id == Person.id)
+    .join(Department, Person.department_id == Department.id)
+    .join(Organisation, Department.organisation_id == Organisation.id)
+    .where(ScepChallenge.secret_hash == bindparam("secret_hash"))
+)
+_USE_CHALLENGE = (
+    update(ScepChallenge.__table__)
+    .where(ScepChallenge.id == bindparam("challenge_id"), ScepChallenge.consumed_at.is_(None))
+    .values(consumed_at=bindparam("now", type_=ScepChallenge.__table__.c.consumed_at.type))
+)
+
+
+def find_redeemable(session: Session, secret: str) -> RedeemableChallenge:
+    """The challenge whose secret this is, with its holder, in one query; checks are the caller's."""
+    secret_hash = hash_challenge(secret)
+    row = core_connection(session).execute(_FIND_REDEEMABLE, {"secret_hash": secret_hash}).one_or_none()
+    # compare_digest keeps the refusal path as uniform as the lookup allows.
+    if row is None or not hmac.compare_digest(row[0], secret_hash):
+        raise ChallengeRejected("challenge password is wrong")
+    return RedeemableChallenge(row[1], Holder(*row[8:]), *row[2:8])
+
+
+def use_challenge(session: Session, challenge: RedeemableChallenge, now: datetime) -> None:
+    """Mark the challenge used with one conditional UPDATE, so two requests cannot both use it."""
+    if challenge.expires_at <= now:
+        raise ChallengeRejected("challenge password has expired")
+    used = core_connection(session).execute(_USE_CHALLENGE, {"challenge_id": challenge.id, "now": now})
+    if used.rowcount != 1:
         raise ChallengeRejected("challenge password has already been used")
-    set_committed_value(row, "consumed_at", now)  # already written: a plain assignment would UPDATE again
+
+
+def check_csr_fits(challenge: RedeemableChallenge, csr: x509.CertificateSigningRequest) -> None:
+    """Refuse a CSR whose subject or subjectAltName is not the one the challenge was issued for."""
+    if challenge.expected_subject is not None and not _subject_matches(
+        csr.subject, expected_name(challenge.expected_subject)
+    ):
+        raise ChallengeRejected("CSR subject does not match the subject the challenge was issued for")
+    if challenge.expected_san is not None and challenge.expected_san not in _requested_names(csr):
+        raise ChallengeRejected("CSR subjectAltName does not match the name the challenge was issued for")
+
+
+def _subject_matches(subject: x509.Name, expected: x509.Name) -> bool:
+    """A bare expected CN compares the CN only; a full name compares every attribute, in any order."""
+    if len(expected) == 1 and common_name(expected) is not None:
+        return common_name(subject) == common_name(expected)
+
+    def attributes(name: x509.Name) -> list[tuple[str, str]]:
+        return sorted((a.oid.dotted_string, str(a.value)) for a in name)
+
+    return attributes(subject) == attributes(expected)
+
+
+def _requested_names(csr: x509.CertificateSigningRequest) -> set[str]:
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return set()
+    return {str(name.value) for name in san}
 
 
 def expected_name(text: str) -> x509.Name:
@@ -220,7 +286,7 @@ def issue_challenge(
             expected_subject=expected_subject,
             profile=profile,
         )
-        row = find_challenge(session, secret)
+        row = find_redeemable(session, secret)
         return NewChallenge(
             secret=secret,
             username=person.username,

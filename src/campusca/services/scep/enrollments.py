@@ -1,6 +1,6 @@
 """SCEP server use cases (RFC 8894): challenges, enrollments by device, pending approval.
 
-The protocol work (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL) is in `pkioperation`; the
+The protocol work (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL) is in `pkioperation` and `pkcsreq`; the
 challenge store in `challenges`. `list_enrollments`, `approve_pending` and `reject_pending` run in a
 transaction of their own; `enrollments_for_device` joins the caller's.
 """
@@ -21,7 +21,7 @@ from campusca.pki.certificates import openssl_serial
 from campusca.services import audit
 from campusca.services.authority import Authority
 from campusca.services.errors import Conflict, NotFound, PolicyViolation
-from campusca.services.scep.pkioperation import issue_for_enrollment
+from campusca.services.scep.pkcsreq import issue_for_enrollment
 
 
 @dataclass(frozen=True, slots=True)
