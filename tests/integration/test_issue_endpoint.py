@@ -1,4 +1,4 @@
-"""POST /api/v1/certificates on its short path answers exactly as the FastAPI route does, and only well-formed requests."""
+"""The short paths (REST issuance, SCEP PKIOperation by POST) answer exactly as the FastAPI routes do, and only their own requests."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from campusca.services.authority import Authority
+from campusca.web._short_path import write_threads
 from campusca.web.api.issue_endpoint import IssueEndpoint
 from campusca.web.app import create_app, create_fastapi_app
+from campusca.web.scep import ScepPostEndpoint
 from tests.support.ca import CaHome, make_csr
 
 
 def _fastapi_only(authority: Authority) -> FastAPI:
     """The app as it was before the short path: FastAPI answers every issuance."""
     app = create_fastapi_app(authority)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not IssueEndpoint]
+    app.user_middleware = [m for m in app.user_middleware if m.cls not in (IssueEndpoint, ScepPostEndpoint)]
     return app
 
 
@@ -93,7 +95,7 @@ def test_only_well_formed_issuances_take_the_short_path(authority: Authority) ->
         await send({"type": "http.response.start", "status": 299, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    client = TestClient(IssueEndpoint(behind, authority))
+    client = TestClient(IssueEndpoint(behind, authority, write_threads(2)))
     assert (
         client.post(
             "/api/v1/certificates", content=b"{not json", headers={"content-type": "application/json"}
@@ -112,3 +114,34 @@ def test_only_well_formed_issuances_take_the_short_path(authority: Authority) ->
     assert passed_on == [b"{not json", b'{"profile": "device", "csr": "x"}', b""]  # bodies passed on intact
     answered = client.post("/api/v1/certificates", json={"profile": "device", "csr": "x"})
     assert answered.status_code == 401 and len(passed_on) == 3  # answered here, not passed on
+
+
+def test_scep_pkioperation_by_post_is_answered_as_the_route_does(
+    clients: tuple[TestClient, TestClient, dict[str, str]],
+) -> None:
+    short, full, _ = clients
+    for body in (b"\x30\x03\x02\x01\x01", b"not DER at all"):  # undecodable: HTTP 400, text/plain
+        ours = short.post("/scep?operation=PKIOperation", content=body)
+        theirs = full.post("/scep?operation=PKIOperation", content=body)
+        assert ours.status_code == theirs.status_code == 400
+        assert ours.text == theirs.text and ours.headers["content-type"] == theirs.headers["content-type"]
+    empty = short.post("/scep?operation=PKIOperation", content=b"")
+    assert empty.status_code == 400 and "needs the pkiMessage" in empty.text
+
+
+def test_only_scep_pkioperation_posts_with_a_body_take_the_short_path(authority: Authority) -> None:
+    passed_on: list[str] = []
+
+    async def behind(scope: Scope, receive: Receive, send: Send) -> None:
+        passed_on.append(f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}")
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = TestClient(ScepPostEndpoint(behind, authority, write_threads(2)))
+    assert client.post("/scep?operation=GetCACert", content=b"x").status_code == 299
+    assert client.post("/scep?operation=PKIOperation", content=b"").status_code == 299
+    assert client.get("/scep?operation=PKIOperation&message=x").status_code == 299
+    assert client.post("/scep/other?operation=PKIOperation", content=b"x").status_code == 299
+    assert len(passed_on) == 4
+    answered = client.post("/scep?operation=pkioperation", content=b"not DER")
+    assert answered.status_code == 400 and len(passed_on) == 4  # answered here, not passed on

@@ -8,6 +8,7 @@ file without the master key is useless, and a weak master passphrase still costs
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -16,7 +17,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from campusca.keys.backend import KeyType, generate_private_key
 from campusca.keys.errors import KeyExists, KeyNotFound, MasterKeyError
@@ -73,7 +73,9 @@ class SoftwareKeyBackend:
         return self._directory / f"{label}.key.json"
 
     def _passphrase(self, salt: bytes, n: int, r: int, p: int) -> bytes:
-        derived = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(self._master_key)
+        # hashlib's scrypt (the same RFC 7914 function as cryptography's) lets go of the GIL while it
+        # runs: a worker decrypting its keys at start keeps answering; cryptography's holds it.
+        derived = hashlib.scrypt(self._master_key, salt=salt, n=n, r=r, p=p, maxmem=2 * 128 * r * n, dklen=32)
         return base64.b64encode(derived)
 
     def exists(self, label: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +20,7 @@ from campusca.web import directory as public_directory
 from campusca.web import mdm as mdm_endpoint
 from campusca.web import scep as scep_endpoint
 from campusca.web._body import BodyLimitMiddleware
+from campusca.web._short_path import write_threads
 from campusca.web.admission import WriteAdmission
 from campusca.web.agent_pages import router as agent_pages_router
 from campusca.web.api import certificates as api_certificates
@@ -99,7 +101,10 @@ def create_fastapi_app(authority: Authority) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(IssueEndpoint, authority=authority)  # innermost: after admission and body limit
+    # Innermost, after admission and the body limit: the busiest writes on their short paths.
+    threads = write_threads(authority.settings.write_concurrency)
+    app.add_middleware(IssueEndpoint, authority=authority, threads=threads)
+    app.add_middleware(scep_endpoint.ScepPostEndpoint, authority=authority, threads=threads)
     app.add_middleware(BodyLimitMiddleware, limit=authority.settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     # Outermost, so that a turned-away write costs no body buffering and no handler.
@@ -117,8 +122,14 @@ def create_app_from_environment() -> ASGIApp:
     logredact.install()  # in each worker, after uvicorn configured its loggers: no token in the access log
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     authority = open_authority(load_settings())
+    # Beside the start rather than before it: seven scrypt decryptions took 1.5 s, and the worker can
+    # answer meanwhile (a request needing a key not yet loaded loads it, as it always could).
+    threading.Thread(target=_load_signing_keys, args=(authority,), name="load-keys", daemon=True).start()
+    return create_app(authority)
+
+
+def _load_signing_keys(authority: Authority) -> None:
     try:
-        authority.load_signing_keys()  # their decryption's moment of 32 MB each, before any traffic
+        authority.load_signing_keys()  # their decryption's moment of 32 MB each, before much traffic
     except Exception as error:  # noqa: BLE001 - a key that cannot be loaded now is loaded (or fails) on use
         log.warning("signing keys not loaded at start: %s", type(error).__name__)
-    return create_app(authority)

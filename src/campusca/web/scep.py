@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campusca.errors import Busy
 from campusca.scep import (
@@ -36,6 +38,7 @@ from campusca.scep import (
 from campusca.services import errors as service_errors
 from campusca.services import scep
 from campusca.services.authority import Authority
+from campusca.web._short_path import RouteLabel, in_thread, replay, whole_body
 from campusca.web.errors import BUSY_RETRY_AFTER_SECONDS
 
 _T = TypeVar("_T")
@@ -83,10 +86,11 @@ def _http_failure(error: Exception) -> Response:
     return _plain(status, f"internal error; request id {request_id}")
 
 
-def _query(request: Request) -> dict[str, str]:
+def _query(request: Request | Scope) -> dict[str, str]:
     """The query parameters with their raw values: `message` must never be form-decoded (`+` stays `+`)."""
+    scope = request if isinstance(request, dict) else request.scope
     params: dict[str, str] = {}
-    for part in request.scope.get("query_string", b"").decode("latin-1").split("&"):
+    for part in scope.get("query_string", b"").decode("latin-1").split("&"):
         name, _, value = part.partition("=")
         params.setdefault(unquote(name), value)
     return params
@@ -231,3 +235,39 @@ async def scep_post(request: Request) -> Response:
     if not body:
         return _plain(400, "PKIOperation by POST needs the pkiMessage as the body")
     return await run_in_threadpool(pki_operation, authority, body)
+
+
+_ROUTE = RouteLabel("/scep")
+
+
+class ScepPostEndpoint:
+    """ASGI middleware answering `POST /scep?operation=PKIOperation` with a body itself.
+
+    The busiest SCEP request (every enrollment and renewal) on the short path (web/_short_path.py):
+    the same `pki_operation` as `scep_post` below, without FastAPI's routing and request handling.
+    Any other request, a POST without a body included, goes on to the routes.
+    """
+
+    def __init__(self, app: ASGIApp, authority: Authority, threads: ThreadPoolExecutor) -> None:
+        self.app = app
+        self.authority = authority
+        self.threads = threads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != "/scep"
+            or unquote(_query(scope).get("operation", "")).lower() != "pkioperation"
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = await whole_body(receive)
+        if body is None:
+            return  # the client went away
+        if not body:
+            await self.app(scope, replay(body, receive), send)
+            return
+        scope["route"] = _ROUTE
+        response = await in_thread(self.threads, pki_operation, self.authority, body)
+        await response(scope, receive, send)

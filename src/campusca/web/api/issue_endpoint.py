@@ -3,7 +3,7 @@
 Issuing a certificate costs about 2 ms of CPU, and FastAPI's routing, dependency resolution, request
 and response models added 1.3 ms more to each one. This plain ASGI layer sits inside the write
 admission, metrics and body-limit middlewares and answers a well-formed issuance request itself, with
-one hand-over to a thread for the token check and the service call. Anything else — a body
+one hand-over to a thread (web/_short_path.py) for the token check and the service call. Anything else — a body
 that is not a JSON object with the documented fields, another method, another path — goes on to
 FastAPI unchanged, so validation errors, the OpenAPI entry and the route itself stay FastAPI's
 (`web/api/certificates.py`), and domain errors are answered from the REST error table
@@ -12,17 +12,17 @@ FastAPI unchanged, so validation errors, the OpenAPI entry and the route itself 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campusca.errors import CampusCAError
 from campusca.services import ca
 from campusca.services.authority import Authority
+from campusca.web._short_path import RouteLabel, in_thread, replay, whole_body
 from campusca.web.api.certificates import IssueRequest, issue_response
 from campusca.web.deps import identify
 from campusca.web.errors import log_unexpected, rest_problem
@@ -30,40 +30,30 @@ from campusca.web.errors import log_unexpected, rest_problem
 PATH = "/api/v1/certificates"
 _CSR_MAX = next(m.max_length for m in IssueRequest.model_fields["csr"].metadata if hasattr(m, "max_length"))
 _JSON = (b"content-type", b"application/json")
-
-
-class _Route:
-    """What RequestMetrics labels the request with: the FastAPI route's path."""
-
-    path = PATH
+_ROUTE = RouteLabel(PATH)
 
 
 class IssueEndpoint:
     """ASGI middleware answering well-formed `POST /api/v1/certificates` itself (module docstring)."""
 
-    def __init__(self, app: ASGIApp, authority: Authority) -> None:
+    def __init__(self, app: ASGIApp, authority: Authority, threads: ThreadPoolExecutor) -> None:
         self.app = app
         self.authority = authority
-        # Its own threads, as many as writes may run at once (web/admission.py): a hand-over to them
-        # costs less than one through anyio's shared pool.
-        self._threads = ThreadPoolExecutor(authority.settings.write_concurrency, thread_name_prefix="issue")
+        self.threads = threads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        body = await _whole_body(receive)
+        body = await whole_body(receive)
         if body is None:
             return  # the client went away
         fields = _issue_fields(scope, body)
         if fields is None:  # FastAPI answers it: the same 422 as always
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
-        scope["route"] = _Route
-        loop = asyncio.get_running_loop()
-        status, payload, headers = await loop.run_in_executor(
-            self._threads, self._issue, _authorization(scope), fields
-        )
+        scope["route"] = _ROUTE
+        status, payload, headers = await in_thread(self.threads, self._issue, _authorization(scope), fields)
         await _send_json(send, status, payload, headers)
 
     def _issue(
@@ -122,31 +112,6 @@ def _authorization(scope: Scope) -> HTTPAuthorizationCredentials | None:
                 return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
             return None
     return None
-
-
-async def _whole_body(receive: Receive) -> bytes | None:
-    # BodyLimitMiddleware, outside this one, has already buffered and bounded the body.
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _dumps(payload: object) -> bytes:
