@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, Select, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,20 +57,26 @@ def serial_to_hex(serial: int) -> str:
 
 
 # Statements of the issuance hot path, built once (SQLAlchemy then only looks up their compiled form).
-_FIND_HOLDER = (
-    select(
-        Person.id,
-        Person.username,
-        Person.email,
-        Person.name,
-        Department.name,
-        Organisation.name,
-        Person.active,
-    )
-    .join(Department, Person.department_id == Department.id)
-    .join(Organisation, Department.organisation_id == Organisation.id)
-    .where(Person.username == bindparam("username"))
+# A `Holder`'s columns in its field order, and the joins they need from `Person` (SCEP reads them too).
+HOLDER_COLUMNS = (
+    Person.id,
+    Person.username,
+    Person.email,
+    Person.name,
+    Department.name,
+    Organisation.name,
+    Person.active,
 )
+
+
+def join_holder(statement: Select[Any]) -> Select[Any]:
+    """`statement` (which selects `HOLDER_COLUMNS` and has `Person` in its FROM) joined to them."""
+    return statement.join(Department, Person.department_id == Department.id).join(
+        Organisation, Department.organisation_id == Organisation.id
+    )
+
+
+_FIND_HOLDER = join_holder(select(*HOLDER_COLUMNS)).where(Person.username == bindparam("username"))
 # One statement for both checks made under the write lock (NULL for the person when there is none).
 _STILL_ACTIVE = select(
     select(CertificateAuthority.active)

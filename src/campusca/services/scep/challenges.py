@@ -14,14 +14,14 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from campusca.db.engine import core_connection
-from campusca.db.models import Department, Organisation, Person
+from campusca.db.models import Person
 from campusca.db.scep import ScepChallenge
 from campusca.pki.certificates import common_name
 from campusca.pki.errors import ProfileError
 from campusca.pki.profiles import get_profile
 from campusca.services import audit
 from campusca.services.authority import Authority
-from campusca.services.ca.issuance import Holder
+from campusca.services.ca.issuance import HOLDER_COLUMNS, Holder, join_holder
 from campusca.services.errors import ChallengeRejected, InvalidInput
 from campusca.services.people.registry import get_person
 
@@ -157,7 +157,7 @@ class RedeemableChallenge:
 
 # Statements of the SCEP enrollment hot path, built once (SQLAlchemy then only looks up their compiled
 # form): the ORM query with its joined loads cost more than the rest of an enrollment's SQL together.
-_FIND_REDEEMABLE = (
+_FIND_REDEEMABLE = join_holder(
     select(
         ScepChallenge.secret_hash,
         ScepChallenge.id,
@@ -167,20 +167,9 @@ _FIND_REDEEMABLE = (
         ScepChallenge.expected_san,
         ScepChallenge.expires_at,
         ScepChallenge.consumed_at,
-        # A `Holder`, in its field order:
-        Person.id,
-        Person.username,
-        Person.email,
-        Person.name,
-        Department.name,
-        Organisation.name,
-        Person.active,
-    )
-    .join(Person, ScepChallenge.person_id == Person.id)
-    .join(Department, Person.department_id == Department.id)
-    .join(Organisation, Department.organisation_id == Organisation.id)
-    .where(ScepChallenge.secret_hash == bindparam("secret_hash"))
-)
+        *HOLDER_COLUMNS,
+    ).join(Person, ScepChallenge.person_id == Person.id)
+).where(ScepChallenge.secret_hash == bindparam("secret_hash"))
 _USE_CHALLENGE = (
     update(ScepChallenge.__table__)
     .where(ScepChallenge.id == bindparam("challenge_id"), ScepChallenge.consumed_at.is_(None))
