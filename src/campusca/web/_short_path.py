@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from starlette.types import Message, Receive
+from starlette.types import Receive
 
 _R = TypeVar("_R")
 
@@ -45,17 +45,3 @@ async def whole_body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that delivers `body` once more, for a request passed on to FastAPI after reading it."""
-    delivered = False
-
-    async def replayed() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed

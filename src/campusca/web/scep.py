@@ -38,7 +38,8 @@ from campusca.scep import (
 from campusca.services import errors as service_errors
 from campusca.services import scep
 from campusca.services.authority import Authority
-from campusca.web._short_path import RouteLabel, in_thread, replay, whole_body
+from campusca.web._body import replay
+from campusca.web._short_path import RouteLabel, in_thread, whole_body
 from campusca.web.errors import BUSY_RETRY_AFTER_SECONDS
 
 _T = TypeVar("_T")

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from campusca.errors import CampusCAError
 from campusca.services import ca
 from campusca.services.authority import Authority
-from campusca.web._short_path import RouteLabel, in_thread, replay, whole_body
+from campusca.web._body import replay
+from campusca.web._short_path import RouteLabel, in_thread, whole_body
 from campusca.web.api.certificates import IssueRequest, issue_response
 from campusca.web.deps import identify
 from campusca.web.errors import log_unexpected, rest_problem
