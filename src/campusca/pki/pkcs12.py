@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from asn1crypto import algos, cms, core
@@ -35,6 +35,11 @@ _MAC_HASHES: dict[str, tuple[str, int, int]] = {
     "sha512": ("sha512", 64, 128),
 }
 _MAC_KEY_ID = 3
+_CIPHER_KEY_ID = 1
+_LEGACY_CIPHER = "pkcs12_sha1_tripledes_3key"
+# A legacy file gpgsm would misread is serialised again with fresh salts; each attempt fails with
+# probability ~2 %, so this bound is never reached unless something else is wrong.
+_GPGSM_ATTEMPTS = 16
 _PKCS12_KEY_TYPES = (
     rsa.RSAPrivateKey,
     dsa.DSAPrivateKey,
@@ -82,15 +87,13 @@ def export_pkcs12(
     except UnicodeDecodeError:
         raise ValueError("password must be UTF-8") from None
     encryption = _encryption(password, legacy=legacy, iterations=iterations)
-    main = pkcs12.serialize_key_and_certificates(friendly_name, key, certificate, list(chain), encryption)
+    main = _serialise(friendly_name, key, certificate, chain, encryption, password, legacy=legacy)
     if not extra:
         return main
     parts = [main]
     for extra_key, extra_certificate in extra:
         name = _extra_name(friendly_name, extra_certificate)
-        parts.append(
-            pkcs12.serialize_key_and_certificates(name, extra_key, extra_certificate, None, encryption)
-        )
+        parts.append(_serialise(name, extra_key, extra_certificate, (), encryption, password, legacy=legacy))
     return _merge(parts, password)
 
 
@@ -139,6 +142,61 @@ def _encryption(
     else:
         builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256())
     return builder.build(password)
+
+
+def _serialise(
+    name: bytes | None,
+    key: pkcs12.PKCS12PrivateKeyTypes,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    encryption: serialization.KeySerializationEncryption,
+    password: bytes,
+    *,
+    legacy: bool,
+) -> bytes:
+    """One key's PFX; a legacy one is made again until gpgsm derives every bag's key correctly.
+
+    gpgsm (2.2 and its current source, sm/minip12.c `string_to_key`) writes the adjusted I blocks of
+    RFC 7292 B.2 step 6C with `gcry_mpi_print`, which drops leading zero bytes instead of keeping the
+    block 64 bytes wide. When a block's sum starts with a zero byte (about 1 in 128 per 3DES key, so
+    ~2 % of files), gpgsm derives another key and refuses the file as "possibly bad passphrase".
+    The salt is random, so a fresh serialisation is read by both.
+    """
+    for _ in range(_GPGSM_ATTEMPTS):
+        der: bytes = pkcs12.serialize_key_and_certificates(name, key, certificate, list(chain), encryption)
+        if not legacy or not any(
+            _gpgsm_misderives(password, salt, iterations) for salt, iterations in _legacy_bag_salts(der)
+        ):
+            return der
+    raise RuntimeError("could not write a legacy PKCS#12 file that gpgsm reads")
+
+
+def _legacy_bag_salts(der: bytes) -> Iterator[tuple[bytes, int]]:
+    """The (salt, iterations) of every 3DES-encrypted bag: the certificate safe and the shrouded keys."""
+    for info in apkcs12.Pfx.load(der).authenticated_safe:
+        if info["content_type"].native == "encrypted_data":
+            algorithms = [info["content"]["encrypted_content_info"]["content_encryption_algorithm"]]
+        else:
+            bags = apkcs12.SafeContents.load(info["content"].native)
+            algorithms = [
+                bag["bag_value"]["encryption_algorithm"]
+                for bag in bags
+                if bag["bag_id"].native == "pkcs8_shrouded_key_bag"
+            ]
+        for algorithm in algorithms:
+            if algorithm["algorithm"].native == _LEGACY_CIPHER:
+                yield algorithm["parameters"]["salt"].native, algorithm["parameters"]["iterations"].native
+
+
+def _gpgsm_misderives(password: bytes, salt: bytes, iterations: int) -> bool:
+    """Whether gpgsm's PKCS#12 KDF gets this salt's 3DES key wrong (see `_serialise`).
+
+    A 24-byte key takes two SHA-1 rounds; gpgsm goes wrong exactly when an I block adjusted after the
+    first round has a zero first byte.
+    """
+    _, adjusted = next(_kdf_rounds("sha1", password, salt, iterations, _CIPHER_KEY_ID))
+    _, _, v = _MAC_HASHES["sha1"]
+    return any(block >> (8 * v - 8) == 0 for block in adjusted)
 
 
 def _extra_name(friendly_name: bytes | None, certificate: x509.Certificate) -> bytes:
@@ -221,25 +279,35 @@ def _pkcs12_kdf(
     hash_name: str, password: bytes, salt: bytes, iterations: int, key_id: int, length: int
 ) -> bytes:
     """Derive key material from a password the PKCS#12 way (RFC 7292 Appendix B.2)."""
-    name, u, v = _MAC_HASHES[hash_name]
+    out = b""
+    for a, _ in _kdf_rounds(hash_name, password, salt, iterations, key_id):
+        out += a
+        if len(out) >= length:
+            break
+    return out[:length]
+
+
+def _kdf_rounds(
+    hash_name: str, password: bytes, salt: bytes, iterations: int, key_id: int
+) -> Iterator[tuple[bytes, list[int]]]:
+    """Each round's output A and the I blocks adjusted for the next round (B.2 steps 6A-6C)."""
+    name, _, v = _MAC_HASHES[hash_name]
     # The password is a BMPString with a two-byte NUL terminator (RFC 7292 B.1); OpenSSL reads the
     # caller's bytes as UTF-8 before converting, and so do we.
     bmp = password.decode("utf-8").encode("utf-16-be") + b"\x00\x00"
     d = bytes([key_id]) * v
     s = _fill(salt, v)
     p = _fill(bmp, v)
-    i = bytearray(s + p)
-    out = b""
-    while len(out) < length:
-        a = hashlib.new(name, d + bytes(i)).digest()
+    i = s + p
+    digest = getattr(hashlib, name)
+    while True:
+        a = digest(d + i).digest()
         for _ in range(iterations - 1):
-            a = hashlib.new(name, a).digest()
-        out += a
-        b = int.from_bytes(_fill(a, v)[:v], "big")
-        for j in range(0, len(i), v):
-            block = (int.from_bytes(i[j : j + v], "big") + b + 1) % (1 << (8 * v))
-            i[j : j + v] = block.to_bytes(v, "big")
-    return out[:length]
+            a = digest(a).digest()
+        b = int.from_bytes(_fill(a, v)[:v], "big") + 1
+        adjusted = [(int.from_bytes(i[j : j + v], "big") + b) % (1 << (8 * v)) for j in range(0, len(i), v)]
+        yield a, adjusted
+        i = b"".join(block.to_bytes(v, "big") for block in adjusted)
 
 
 def _fill(data: bytes, v: int) -> bytes:
