@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -49,23 +49,35 @@ def record_hash(
 _BUMP_COUNTER = (
     update(Counter)
     .where(Counter.name == bindparam("counter_name"))
-    .values(value=Counter.value + 1)
+    .values(value=Counter.value + bindparam("by"))
     .returning(Counter.value)
 )
 _PREVIOUS_HASH = select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq"))
-_INSERT_RECORD = insert(AuditRecord.__table__)
+# RETURNING makes SQLAlchemy write several records as one INSERT ("insertmanyvalues").
+_INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.seq)
 # session.info key: (transaction, seq, hash) of the last record that transaction wrote.
 _CHAIN_TAIL = "campusca.audit.tail"
 
 
-def next_counter(session: Session, name: str) -> int:
-    """Increment a named counter and return its new value; the UPDATE locks the row until commit."""
-    bumped = core_connection(session).execute(_BUMP_COUNTER, {"counter_name": name}).scalar()
+def next_counter(session: Session, name: str, *, by: int = 1) -> int:
+    """Increment a named counter by `by` and return its new value; the UPDATE locks the row until commit."""
+    bumped = core_connection(session).execute(_BUMP_COUNTER, {"counter_name": name, "by": by}).scalar()
     if bumped is None:
-        session.add(Counter(name=name, value=1))
+        session.add(Counter(name=name, value=by))
         session.flush()
-        return 1
+        return by
     return int(bumped)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audit record to append."""
+
+    actor: str
+    action: str
+    target: str
+    details: Mapping[str, Any] | None
+    at: datetime
 
 
 def record(
@@ -77,38 +89,55 @@ def record(
     details: Mapping[str, Any] | None = None,
     at: datetime,
 ) -> None:
-    """Append one audit record in the caller's transaction (so it commits or vanishes with the change).
+    """Append one audit record in the caller's transaction (so it commits or vanishes with the change)."""
+    record_all(session, [Entry(actor=actor, action=action, target=target, details=details, at=at)])
+
+
+def record_all(session: Session, entries: Sequence[Entry]) -> None:
+    """Append audit records in order, in the caller's transaction: one counter update and one INSERT.
 
     Written with SQL expressions rather than ORM objects: every write path goes through here, and the
-    ORM's unit of work costs more than the three statements themselves.
+    ORM's unit of work costs more than the statements themselves.
     """
-    clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
-    details_json = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
-    seq = next_counter(session, _COUNTER)
+    if not entries:
+        return
+    details = [_details_json(entry.details) for entry in entries]
+    last_seq = next_counter(session, _COUNTER, by=len(entries))
+    first_seq = last_seq - len(entries) + 1
     connection = core_connection(session)
-    # A transaction writing several records (a group commit) knows the hash it wrote last; a tail
-    # left by an earlier transaction of the same session (committed or rolled back) is never used.
+    # A transaction writing records more than once (a group commit) knows the hash it wrote last; a
+    # tail left by an earlier transaction of the same session (committed or rolled back) is never used.
     transaction = session.get_transaction()
     tail_transaction, tail_seq, tail_hash = session.info.get(_CHAIN_TAIL, (None, None, None))
-    if tail_transaction is transaction and tail_seq == seq - 1:
+    if tail_transaction is transaction and tail_seq == first_seq - 1:
         prev_hash = tail_hash
     else:
-        prev_hash = connection.execute(_PREVIOUS_HASH, {"previous_seq": seq - 1}).scalar() or GENESIS_HASH
-    digest = record_hash(prev_hash, seq, at, actor, action, target, details_json)
-    connection.execute(
-        _INSERT_RECORD,
-        {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "target": target,
-            "details": details_json,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    )
-    session.info[_CHAIN_TAIL] = (transaction, seq, digest)
+        prev_hash = (
+            connection.execute(_PREVIOUS_HASH, {"previous_seq": first_seq - 1}).scalar() or GENESIS_HASH
+        )
+    rows = []
+    for seq, entry, details_json in zip(range(first_seq, last_seq + 1), entries, details, strict=True):
+        digest = record_hash(prev_hash, seq, entry.at, entry.actor, entry.action, entry.target, details_json)
+        rows.append(
+            {
+                "seq": seq,
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "target": entry.target,
+                "details": details_json,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    connection.execute(_INSERT_RECORDS, rows).close()
+    session.info[_CHAIN_TAIL] = (transaction, last_seq, prev_hash)
+
+
+def _details_json(details: Mapping[str, Any] | None) -> str:
+    clean = {k: v for k, v in (details or {}).items() if k.lower() not in _SECRET_KEYS}
+    return json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,3 +41,25 @@ def test_a_rolled_back_transaction_leaves_no_tail_for_the_next(authority: Author
         _record(authority, session, "kept:3")
     with authority.db.read() as reader:
         assert audit.verify_chain(reader).ok
+
+
+def test_records_appended_together_follow_the_chain_in_order(authority: Authority) -> None:
+    with authority.db.write() as session:
+        _record(authority, session, "before")
+        entries = [
+            audit.Entry(
+                actor="test", action="test.batch", target=f"batch:{n}", details={"n": n}, at=authority.now()
+            )
+            for n in range(4)
+        ]
+        audit.record_all(session, entries)
+        _record(authority, session, "after")
+    with authority.db.read() as session:
+        rows = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(6)).scalars().all()
+        assert [row.target for row in reversed(rows)] == [
+            "before",
+            *(f"batch:{n}" for n in range(4)),
+            "after",
+        ]
+        assert [row.seq for row in rows] == list(range(rows[0].seq, rows[0].seq - 6, -1))
+        assert audit.verify_chain(session).ok

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,9 +24,9 @@ from campusca.services.authority import Authority
 from campusca.services.ca.issuance import (
     Holder,
     IssuedCertificate,
-    SignedCertificate,
+    Recording,
     find_certificate,
-    record_certificate,
+    record_certificates,
     sign_certificate,
 )
 from campusca.services.errors import InvalidInput, NotFound
@@ -99,15 +100,15 @@ def view_of_issued(issued: IssuedCertificate, *, person: str | None) -> Certific
     return CertificateView(
         serial=issued.serial,
         profile=issued.profile,
-        subject=certificate.subject.rfc4514_string(),
+        subject=issued.subject,
         person=person,
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         status="valid",
         revoked_at=None,
         revocation_reason=None,
-        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
-        der=certificate.public_bytes(serialization.Encoding.DER),
+        fingerprint_sha256=issued.fingerprint_sha256,
+        der=issued.der,
     )
 
 
@@ -138,19 +139,16 @@ def issue_from_csr(
         authority, profile_name=profile_name, public_key=csr.public_key(), holder=holder, csr=csr
     )
     recorder = authority.db.group_commit("certificate.issued", _record_all)
-    issued = recorder.submit(_Recording(authority, signed, actor))
+    issued = recorder.submit((authority, Recording(signed, actor)))
     return view_of_issued(issued, person=holder.username if holder is not None else None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Recording:
-    authority: Authority
-    signed: SignedCertificate
-    actor: str
-
-
-def _record_all(session: Session, recordings: Sequence[_Recording]) -> list[IssuedCertificate]:
-    return [record_certificate(item.authority, session, item.signed, actor=item.actor) for item in recordings]
+def _record_all(session: Session, items: Sequence[tuple[Authority, Recording]]) -> list[IssuedCertificate]:
+    """A group commit's batch, recorded together per authority (a process normally has one)."""
+    issued: list[IssuedCertificate] = []
+    for authority, group in itertools.groupby(items, key=lambda item: item[0]):
+        issued += record_certificates(authority, session, [recording for _, recording in group])
+    return issued
 
 
 def get_certificate(authority: Authority, serial: int) -> CertificateView:

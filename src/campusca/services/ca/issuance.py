@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,9 @@ class IssuedCertificate:
     certificate: x509.Certificate
     profile: str
     ca_id: int = 0  # the CA that signed it
+    der: bytes = b""
+    subject: str = ""
+    fingerprint_sha256: str = ""
 
     @property
     def serial_hex(self) -> str:
@@ -84,7 +87,10 @@ _STILL_ACTIVE = select(
     .scalar_subquery(),
     select(Person.active).where(Person.id == bindparam("person_id")).scalar_subquery(),
 )
-_INSERT_CERTIFICATE = insert(Certificate.__table__).returning(Certificate.__table__.c.id)
+# Several rows in one INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING in any order, matched by serial.
+_INSERT_CERTIFICATES = insert(Certificate.__table__).returning(
+    Certificate.__table__.c.id, Certificate.__table__.c.serial_hex
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,25 @@ class SignedCertificate:
     ca_id: int
     holder: Holder | None
     signed_at: datetime
+    # What its row stores, worked out when it is signed so that the write transaction only inserts.
+    der: bytes = field(init=False)
+    subject: str = field(init=False)
+    fingerprint_sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        der = self.certificate.public_bytes(serialization.Encoding.DER)
+        object.__setattr__(self, "der", der)
+        object.__setattr__(self, "subject", self.certificate.subject.rfc4514_string())
+        object.__setattr__(self, "fingerprint_sha256", hashlib.sha256(der).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A signed certificate to record: by whom, with which further audit details."""
+
+    signed: SignedCertificate
+    actor: str
+    audit_details: Mapping[str, Any] | None = None
 
 
 def _subject_for(
@@ -229,65 +254,100 @@ def record_certificate(
 
     A certificate that is never recorded was never issued: it is not returned to anyone.
     """
+    return record_certificates(authority, session, [Recording(signed, actor, audit_details)])[0]
+
+
+def record_certificates(
+    authority: Authority, session: Session, recordings: Sequence[Recording]
+) -> list[IssuedCertificate]:
+    """Store signed certificates with their audit records in `session`'s transaction, in order.
+
+    However many there are (a group commit brings several), this is one check per CA and person, one
+    INSERT of the certificates and one of the audit records. Each statement under the write lock gives
+    the GIL up and may wait up to a switch interval to get it back from a thread busy signing, while
+    the other processes wait for the lock: the fewer statements, the shorter the lock is held.
+    """
     connection = core_connection(session)
     # The person may have been deactivated, or the CA revoked, since signing; the write lock decides.
-    holder_id = signed.holder.id if signed.holder is not None else None
-    ca_active, person_active = connection.execute(
-        _STILL_ACTIVE, {"ca_id": signed.ca_id, "person_id": holder_id}
-    ).one()
-    if signed.holder is not None and not person_active:
-        raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
-    if not ca_active:
-        # A revoked CA issues nothing more, even from a process that loaded it before the revocation.
-        raise PolicyViolation("the CA that signed this certificate has been revoked; nothing was issued")
-    certificate = signed.certificate
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    subject = certificate.subject.rfc4514_string()
-    not_after = certificate.not_valid_after_utc
+    checked: set[tuple[int, int | None]] = set()
+    for recording in recordings:
+        signed = recording.signed
+        holder_id = signed.holder.id if signed.holder is not None else None
+        if (signed.ca_id, holder_id) in checked:
+            continue
+        checked.add((signed.ca_id, holder_id))
+        ca_active, person_active = connection.execute(
+            _STILL_ACTIVE, {"ca_id": signed.ca_id, "person_id": holder_id}
+        ).one()
+        if signed.holder is not None and not person_active:
+            raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
+        if not ca_active:
+            # A revoked CA issues nothing more, even from a process that loaded it before the revocation.
+            raise PolicyViolation("the CA that signed this certificate has been revoked; nothing was issued")
+    rows = [_certificate_row(recording.signed) for recording in recordings]
     try:
-        certificate_id = connection.execute(
-            _INSERT_CERTIFICATE,
-            {
-                "serial_hex": serial_to_hex(certificate.serial_number),
-                "ca_id": signed.ca_id,
-                "profile": signed.profile,
-                "subject": subject,
-                "person_id": signed.holder.id if signed.holder is not None else None,
-                "not_before": certificate.not_valid_before_utc,
-                "not_after": not_after,
-                "der": der,
-                "fingerprint_sha256": hashlib.sha256(der).hexdigest(),
-                "created_at": signed.signed_at,
-                "revoked_at": None,
-                "revocation_reason": None,
-            },
-        ).scalar_one()
+        ids = dict(
+            (serial_hex, certificate_id)
+            for certificate_id, serial_hex in connection.execute(_INSERT_CERTIFICATES, rows)
+        )
     except IntegrityError:
         # A 159-bit serial collision is astronomically unlikely; the constraint still guards it.
         raise PolicyViolation("serial number collision; retry the request") from None
-    audit.record(
-        session,
-        actor=actor,
+    at = authority.now()
+    audit.record_all(session, [_issued_entry(recording, at) for recording in recordings])
+    issued = []
+    for recording, row in zip(recordings, rows, strict=True):
+        signed = recording.signed
+        metrics.CERTIFICATES_ISSUED.labels(profile=signed.profile).inc()
+        if signed.holder is not None:  # S/MIME certificates go to the organisation's LDAP, where it publishes
+            queue_for_holder(authority, session, signed.profile, signed.holder.id, signed.holder.organisation)
+        issued.append(
+            IssuedCertificate(
+                id=ids[row["serial_hex"]],
+                serial=signed.certificate.serial_number,
+                certificate=signed.certificate,
+                profile=signed.profile,
+                ca_id=signed.ca_id,
+                der=signed.der,
+                subject=signed.subject,
+                fingerprint_sha256=signed.fingerprint_sha256,
+            )
+        )
+    return issued
+
+
+def _certificate_row(signed: SignedCertificate) -> dict[str, Any]:
+    certificate = signed.certificate
+    return {
+        "serial_hex": serial_to_hex(certificate.serial_number),
+        "ca_id": signed.ca_id,
+        "profile": signed.profile,
+        "subject": signed.subject,
+        "person_id": signed.holder.id if signed.holder is not None else None,
+        "not_before": certificate.not_valid_before_utc,
+        "not_after": certificate.not_valid_after_utc,
+        "der": signed.der,
+        "fingerprint_sha256": signed.fingerprint_sha256,
+        "created_at": signed.signed_at,
+        "revoked_at": None,
+        "revocation_reason": None,
+    }
+
+
+def _issued_entry(recording: Recording, at: datetime) -> audit.Entry:
+    signed = recording.signed
+    return audit.Entry(
+        actor=recording.actor,
         action="certificate.issued",
-        target=f"certificate:{format(certificate.serial_number, 'x')}",
+        target=f"certificate:{format(signed.certificate.serial_number, 'x')}",
         details={
             "profile": signed.profile,
-            "subject": subject,
+            "subject": signed.subject,
             "person": signed.holder.username if signed.holder is not None else None,
-            "not_after": not_after.isoformat(),
-            **(audit_details or {}),
+            "not_after": signed.certificate.not_valid_after_utc.isoformat(),
+            **(recording.audit_details or {}),
         },
-        at=authority.now(),
-    )
-    metrics.CERTIFICATES_ISSUED.labels(profile=signed.profile).inc()
-    if signed.holder is not None:  # S/MIME certificates go to the organisation's LDAP, where it publishes
-        queue_for_holder(authority, session, signed.profile, signed.holder.id, signed.holder.organisation)
-    return IssuedCertificate(
-        id=certificate_id,
-        serial=certificate.serial_number,
-        certificate=certificate,
-        profile=signed.profile,
-        ca_id=signed.ca_id,
+        at=at,
     )
 
 
