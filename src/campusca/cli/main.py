@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -159,26 +160,35 @@ def serve(
     storage.upgrade_database(authority)
     os.environ["CAMPUSCA_HOME"] = str(authority.settings.home.resolve())
     scheme = "https" if tls else "http"
-    typer.echo(
-        f"campusca serving on {scheme}://{host}:{port}/ (public URL {authority.settings.public_url})",
-        err=True,
-    )
+    target = "campusca.web.app:create_app_from_environment"
+    config: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": authority.settings.log_level,
+        "proxy_headers": True,
+        "server_header": False,
+        "ssl_certfile": str(tls[0]) if tls else None,
+        "ssl_keyfile": str(tls[1]) if tls else None,
+    }
+    serving = f"campusca serving on {scheme}://{host}:{port}/ (public URL {authority.settings.public_url})"
+    if workers == 1:
+        typer.echo(serving, err=True)
+        uvicorn.run(target, **config)
+        return
+    from campusca.cli.serve_workers import listening_sockets, run_workers
+
+    try:
+        sockets = listening_sockets(host, port, workers)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot listen on {host}:{port}: {error.strerror}", param_hint="--port"
+        ) from None
+    typer.echo(f"{serving}, {workers} workers", err=True)
     with _workers_import_only_the_app(workers):
-        uvicorn.run(
-            "campusca.web.app:create_app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=authority.settings.log_level,
-            proxy_headers=True,
-            server_header=False,
-            ssl_certfile=str(tls[0]) if tls else None,
-            ssl_keyfile=str(tls[1]) if tls else None,
-            # uvicorn kills a worker that misses its 5 s health ping: one still starting on a busy machine
-            # (imports, opening the authority) was killed and restarted in a loop, never serving.
-            timeout_worker_healthcheck=60,
-        )
+        status = run_workers(uvicorn.Config(target, **config), sockets)
+    if status:
+        raise typer.Exit(status)
 
 
 @contextmanager
