@@ -106,3 +106,31 @@ def cpu_seconds(home: Path) -> float:
         except OSError:
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def connections_per_process(home: Path) -> list[int]:
+    """Established TCP connections each process serving `home` holds (its accepted client connections)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "01":  # ESTABLISHED
+                    established.add(fields[9])
+    marker = f"CAMPUSCA_HOME={home}".encode()
+    counts = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                if marker not in environ.read().split(b"\0"):
+                    continue
+            held = 0
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in established:
+                    held += 1
+        except OSError:
+            continue
+        if held:
+            counts.append(held)
+    return counts

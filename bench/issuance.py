@@ -8,12 +8,19 @@ HTTP, the bearer token, CSR verification, the database row, the audit record and
     .venv/bin/python bench/issuance.py                      # SQLite, 2 workers, RSA-3072 CA
     .venv/bin/python bench/issuance.py --postgres           # PostgreSQL, two serve nodes on one database
     .venv/bin/python bench/issuance.py --key-type ec-p256
+    .venv/bin/python bench/issuance.py --runs 5             # five measured runs on one site, and their median
+
+With several workers the kernel spreads hey's connections over the workers' sockets by a hash of their
+addresses, so one run may give 10 of 16 connections to one worker and the next 8; each run prints the
+split it had (read from /proc halfway through), which explains most of the spread between runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from _site import cpu_seconds, issuance_site
+from _site import IssuanceSite, connections_per_process, cpu_seconds, issuance_site
 from campusca.config import load_settings
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, random_serial
 from campusca.pki.profiles import get_profile
@@ -51,29 +58,20 @@ def raw_rate(home: Path, database_url: str | None, seconds: float = 3.0) -> floa
     return count / (time.perf_counter() - started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--key-type", default="rsa-3072")
-    parser.add_argument("--postgres", action="store_true", help="two serve nodes on one PostgreSQL")
-    args = parser.parse_args()
-    with issuance_site(args.key_type, postgres=args.postgres) as site:
-        print(f"… {site.engine}", file=sys.stderr)
-        site.warm_up()  # every worker has loaded its keys; the scheduler's start-up round is over
-        serve_cpu, started = cpu_seconds(site.ca.home), time.perf_counter()
-        results = site.issue(requests=args.requests, concurrency=args.concurrency)
-        elapsed = time.perf_counter() - started
-        serve_cpu = cpu_seconds(site.ca.home) - serve_cpu
-        raw = raw_rate(site.ca.home, site.ca.database_url)
+def measure(site: IssuanceSite, requests: int, concurrency: int) -> tuple[float, float, float, list[int]]:
+    """One measured run: REST rate, raw rate, serve CPU per certificate (s), connections per process."""
+    split: list[int] = []
+    sampler = threading.Timer(1.0, lambda: split.extend(connections_per_process(site.ca.home)))
+    serve_cpu, started = cpu_seconds(site.ca.home), time.perf_counter()
+    sampler.start()
+    results = site.issue(requests=requests, concurrency=concurrency)
+    elapsed = time.perf_counter() - started
+    serve_cpu = cpu_seconds(site.ca.home) - serve_cpu
+    sampler.cancel()
+    raw = raw_rate(site.ca.home, site.ca.database_url)
     issued = sum(r.count(201) for r in results)
     others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
     rest = issued / elapsed
-    print(
-        f"issuing CA key: {args.key_type}; {site.engine}; {args.requests} requests, concurrency {args.concurrency}"
-    )
     print(
         f"REST issuance       : {rest:8.1f} certificates/s ({issued} issued, other statuses {others or 'none'})"
     )
@@ -82,6 +80,37 @@ def main() -> None:
     print(
         f"serve CPU per cert  : {serve_cpu / max(issued, 1) * 1000:8.2f} ms (all serve processes; raw sign {1000 / raw:.2f} ms)"
     )
+    print(f"connections         : {'/'.join(map(str, sorted(split, reverse=True))) or '?'} per serve process")
+    return rest, raw, serve_cpu / max(issued, 1), split
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--key-type", default="rsa-3072")
+    parser.add_argument("--postgres", action="store_true", help="two serve nodes on one PostgreSQL")
+    parser.add_argument("--runs", type=int, default=1, help="measured runs on the same site")
+    args = parser.parse_args()
+    with issuance_site(args.key_type, postgres=args.postgres) as site:
+        print(f"… {site.engine}", file=sys.stderr)
+        site.warm_up()  # every worker has loaded its keys; the scheduler's start-up round is over
+        print(
+            f"issuing CA key: {args.key_type}; {site.engine}; {args.requests} requests, concurrency {args.concurrency}"
+        )
+        ratios = []
+        for run in range(args.runs):
+            if args.runs > 1:
+                print(f"-- run {run + 1} of {args.runs}")
+            rest, raw, _, _ = measure(site, args.requests, args.concurrency)
+            ratios.append(rest / raw)
+    if args.runs > 1:
+        print(
+            f"ratio REST/raw over {args.runs} runs: median {statistics.median(ratios):.2f}, "
+            f"mean {statistics.fmean(ratios):.2f}, min {min(ratios):.2f}, max {max(ratios):.2f}"
+        )
 
 
 if __name__ == "__main__":
