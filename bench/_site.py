@@ -108,14 +108,15 @@ def cpu_seconds(home: Path) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def connections_per_process(home: Path) -> list[int]:
-    """Established TCP connections each process serving `home` holds (its accepted client connections)."""
+def connections_per_process(home: Path, ports: set[int]) -> list[int]:
+    """Client connections each process serving `home` holds: established TCP sockets on one of `ports`."""
     established = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as lines:
             for line in list(lines)[1:]:
                 fields = line.split()
-                if fields[3] == "01":  # ESTABLISHED
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if fields[3] == "01" and local_port in ports:  # ESTABLISHED
                     established.add(fields[9])
     marker = f"CAMPUSCA_HOME={home}".encode()
     counts = []

@@ -61,21 +61,29 @@ def raw_rate(home: Path, database_url: str | None, seconds: float = 3.0) -> floa
 def measure(site: IssuanceSite, requests: int, concurrency: int) -> tuple[float, float, float, list[int]]:
     """One measured run: REST rate, raw rate, serve CPU per certificate (s), connections per process."""
     split: list[int] = []
-    sampler = threading.Timer(1.0, lambda: split.extend(connections_per_process(site.ca.home)))
+    ports = {int(url.rsplit(":", 1)[1].split("/")[0]) for url in site.urls}
+    sampler = threading.Timer(1.0, lambda: split.extend(connections_per_process(site.ca.home, ports)))
+    # Raw signing is measured just before and just after the REST run and averaged: on a shared machine
+    # one 3 s sample alone moved by ±20 % between runs.
+    raw_before = raw_rate(site.ca.home, site.ca.database_url)
     serve_cpu, started = cpu_seconds(site.ca.home), time.perf_counter()
     sampler.start()
     results = site.issue(requests=requests, concurrency=concurrency)
     elapsed = time.perf_counter() - started
     serve_cpu = cpu_seconds(site.ca.home) - serve_cpu
     sampler.cancel()
-    raw = raw_rate(site.ca.home, site.ca.database_url)
+    raw_after = raw_rate(site.ca.home, site.ca.database_url)
+    raw = (raw_before + raw_after) / 2
     issued = sum(r.count(201) for r in results)
     others = {code: n for r in results for code, n in r.statuses.items() if code != 201}
     rest = issued / elapsed
     print(
         f"REST issuance       : {rest:8.1f} certificates/s ({issued} issued, other statuses {others or 'none'})"
     )
-    print(f"raw build+sign      : {raw:8.1f} certificates/s (one core, same CA key, same run)")
+    print(
+        f"raw build+sign      : {raw:8.1f} certificates/s (one core, same CA key; {raw_before:.0f} before "
+        f"the REST run, {raw_after:.0f} after)"
+    )
     print(f"ratio REST/raw      : {rest / raw:.2f}")
     print(
         f"serve CPU per cert  : {serve_cpu / max(issued, 1) * 1000:8.2f} ms (all serve processes; raw sign {1000 / raw:.2f} ms)"
