@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from campusca.pki.pkcs12 import export_pkcs12, load_pkcs12
+from campusca.pki.pkcs12 import export_pkcs12
 from campusca.smime import decrypt_cms, encrypt_message, sign_message, verify_message
 from campusca.smime._mime import base64_body, multipart_parts, parse_entity
 from tests.support.gpgsm_vector import (
-    MISDERIVED,
-    MISDERIVED_ITERATIONS,
+    MISDERIVED_NAME,
     MISDERIVED_PASSWORD,
-    serialiser_returning_misderived_first,
+    export_after_misderived,
+    misderived_pkcs12,
 )
 from tests.support.peers import require_peer
 from tests.unit.smime.ca import NOW, Issued, TestCa, mail
@@ -204,22 +204,14 @@ def test_gpgsm_refuses_a_misderived_salt_and_imports_the_file_we_make_instead(
     # gpgsm's PKCS#12 KDF drops a leading zero byte of an adjusted I block (sm/minip12.c), so ~2 % of
     # legacy files with random salts fail to import; the vector is one of them (openssl reads it).
     assert PASSWORD.encode() == MISDERIVED_PASSWORD
-    (gpgsm.home / "vector.p12").write_bytes(MISDERIVED.read_bytes())
+    (gpgsm.home / "vector.p12").write_bytes(misderived_pkcs12())
     refused = gpgsm.run("--import", str(gpgsm.home / "vector.p12"), passphrase=True)
     assert refused.returncode != 0
     assert b"error parsing or decrypting the PKCS#12 file" in refused.stderr
-    assert b"gpgsm KDF vector" not in gpgsm.run("--with-colons", "--list-secret-keys").stdout
+    assert MISDERIVED_NAME.encode() not in gpgsm.run("--with-colons", "--list-secret-keys").stdout
 
-    vector = load_pkcs12(MISDERIVED.read_bytes(), MISDERIVED_PASSWORD)
-    serialiser_returning_misderived_first(monkeypatch)
-    data = export_pkcs12(
-        key=vector.key,
-        certificate=vector.certificate,
-        password=MISDERIVED_PASSWORD,
-        legacy=True,
-        iterations=MISDERIVED_ITERATIONS,
-    )
+    data, _, _ = export_after_misderived(monkeypatch, legacy=True)
     (gpgsm.home / "remade.p12").write_bytes(data)
     imported = gpgsm.run("--import", str(gpgsm.home / "remade.p12"), passphrase=True)
     assert imported.returncode == 0, imported.stderr
-    assert b"gpgsm KDF vector" in gpgsm.run("--with-colons", "--list-secret-keys").stdout
+    assert MISDERIVED_NAME.encode() in gpgsm.run("--with-colons", "--list-secret-keys").stdout

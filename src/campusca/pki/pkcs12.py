@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_ITERATIONS",
     "Pkcs12Contents",
     "export_pkcs12",
+    "gpgsm_would_misread",
     "load_pkcs12",
 ]
 
@@ -164,11 +165,14 @@ def _serialise(
     """
     for _ in range(_GPGSM_ATTEMPTS):
         der: bytes = pkcs12.serialize_key_and_certificates(name, key, certificate, list(chain), encryption)
-        if not legacy or not any(
-            _gpgsm_misderives(password, salt, iterations) for salt, iterations in _legacy_bag_salts(der)
-        ):
+        if not legacy or not gpgsm_would_misread(der, password):
             return der
     raise RuntimeError("could not write a legacy PKCS#12 file that gpgsm reads")
+
+
+def gpgsm_would_misread(der: bytes, password: bytes) -> bool:
+    """Whether gpgsm derives a wrong key for one of this PKCS#12 file's 3DES bags (see `_serialise`)."""
+    return any(_gpgsm_misderives(password, salt, iterations) for salt, iterations in _legacy_bag_salts(der))
 
 
 def _legacy_bag_salts(der: bytes) -> Iterator[tuple[bytes, int]]:

@@ -9,12 +9,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from campusca.pki.errors import Pkcs12DecodeError, Pkcs12PasswordError
 from campusca.pki.pkcs12 import export_pkcs12, load_pkcs12
-from tests.support.gpgsm_vector import (
-    MISDERIVED,
-    MISDERIVED_ITERATIONS,
-    MISDERIVED_PASSWORD,
-    serialiser_returning_misderived_first,
-)
+from tests.support.gpgsm_vector import MISDERIVED_PASSWORD, export_after_misderived, misderived_pkcs12
 from tests.unit.smime.ca import Issued, TestCa
 
 FAST = 1000  # PBKDF2 rounds for tests that are not about the default
@@ -149,26 +144,14 @@ def test_export_pkcs12_refuses_an_empty_password(mary: Issued) -> None:
 def test_legacy_export_makes_the_file_again_when_gpgsm_would_misderive_a_bag_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The vector's shrouded key bag has a salt on which gpgsm's PKCS#12 KDF goes wrong (see
-    # tests/interop/test_smime_gpgsm.py for gpgsm refusing it); openssl and cryptography read it.
-    vector = load_pkcs12(MISDERIVED.read_bytes(), MISDERIVED_PASSWORD)
-    calls = serialiser_returning_misderived_first(monkeypatch)
-    data = export_pkcs12(
-        key=vector.key,
-        certificate=vector.certificate,
-        password=MISDERIVED_PASSWORD,
-        legacy=True,
-        iterations=MISDERIVED_ITERATIONS,
-    )
-    assert len(calls) == 2
-    assert data != MISDERIVED.read_bytes()
+    # The vector has a salt on which gpgsm's PKCS#12 KDF goes wrong (tests/interop/test_smime_gpgsm.py
+    # shows gpgsm refusing it); openssl and cryptography read it.
+    data, vector, serialisations = export_after_misderived(monkeypatch, legacy=True)
+    assert serialisations == 2
+    assert data != misderived_pkcs12()
     assert load_pkcs12(data, MISDERIVED_PASSWORD).certificate == vector.certificate
 
 
 def test_modern_export_is_not_checked_against_gpgsms_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    vector = load_pkcs12(MISDERIVED.read_bytes(), MISDERIVED_PASSWORD)
-    calls = serialiser_returning_misderived_first(monkeypatch)
-    export_pkcs12(
-        key=vector.key, certificate=vector.certificate, password=MISDERIVED_PASSWORD, iterations=FAST
-    )
-    assert len(calls) == 1
+    _, _, serialisations = export_after_misderived(monkeypatch, legacy=False)
+    assert serialisations == 1
