@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,23 +13,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.ca import CaHome, _wait_until_healthy
+from tests.support.ca import CaHome, start_serve
 
 _LISTEN, _ESTABLISHED = "0A", "01"
 
 
 @contextmanager
 def two_workers(ca: CaHome) -> Iterator[subprocess.Popen[bytes]]:
-    log = ca.home / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "campusca.cli.main", "serve", "--port", str(ca.port), "--workers", "2"],
-            env=ca.env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(ca, workers=2)
     try:
-        _wait_until_healthy(ca.url, process, log)
         yield process
     finally:
         process.terminate()

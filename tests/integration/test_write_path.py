@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from tests.support.ca import CaHome, _wait_until_healthy, make_csr, serving
+from tests.support.ca import CaHome, make_csr, serving, start_serve
 
 ORG = "Example University"
 
@@ -33,16 +32,8 @@ ORG = "Example University"
 @contextmanager
 def killable_server(ca: CaHome) -> Iterator[subprocess.Popen[bytes]]:
     """`campusca serve` with one worker (one process), so that SIGSTOP/SIGKILL hit the process that commits."""
-    log = ca.home / "serve.log"
-    with log.open("a") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "campusca.cli.main", "serve", "--port", str(ca.port)],
-            env=ca.env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(ca, append_log=True)
     try:
-        _wait_until_healthy(ca.url, process, log)
         yield process
     finally:
         if process.poll() is None:

@@ -72,8 +72,25 @@ def write_public_url(home: Path, port: int) -> None:
 @contextmanager
 def serving(ca: CaHome, *, workers: int = 1) -> Iterator[str]:
     """Run `campusca serve` on the home's port until the block ends; yields the base URL."""
+    process = start_serve(ca, workers=workers)
+    try:
+        yield ca.url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_serve(ca: CaHome, *, workers: int = 1, append_log: bool = False) -> subprocess.Popen[bytes]:
+    """Start `campusca serve` on the home's port and return it once /healthz answers (killed if it never does).
+
+    Its output goes to `serve.log` in the home, appended to when a test restarts the server.
+    """
     log = ca.home / "serve.log"
-    with log.open("w") as out:
+    with log.open("a" if append_log else "w") as out:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -91,14 +108,11 @@ def serving(ca: CaHome, *, workers: int = 1) -> Iterator[str]:
         )
     try:
         _wait_until_healthy(ca.url, process, log)
-        yield ca.url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
