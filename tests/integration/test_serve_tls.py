@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from campusca.services.authority import Authority
-from tests.support.ca import CaHome, make_csr, rsa_key
+from tests.support.ca import CaHome, make_csr, rsa_key, start_serve
 from tests.support.peers import require_peer
 
 HOST = "localhost"
@@ -45,22 +43,14 @@ def _tls_context(root: Path) -> ssl.SSLContext:
 
 @contextmanager
 def _serving_https(ca: CaHome, *args: str, root: Path) -> Iterator[str]:
-    log = ca.home / "serve-tls.log"
-    command = [sys.executable, "-m", "campusca.cli.main", "serve", "--port", str(ca.port), *args]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=ca.env(), stdout=out, stderr=subprocess.STDOUT)
     url = f"https://127.0.0.1:{ca.port}"
+
+    def healthy() -> bool:
+        with httpx.Client(verify=_tls_context(root)) as client:
+            return client.get(url + "/healthz", extensions={"sni_hostname": HOST}).status_code == 200
+
+    process = start_serve(ca, args=args, log_name="serve-tls.log", is_healthy=healthy)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"serve exited early:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"serve did not become healthy:\n{log.read_text()}"
-            try:
-                with httpx.Client(verify=_tls_context(root)) as client:
-                    if client.get(url + "/healthz", extensions={"sni_hostname": HOST}).status_code == 200:
-                        break
-            except httpx.TransportError:
-                time.sleep(0.1)  # readiness polling, not synchronisation of a result
         yield url
     finally:
         process.terminate()

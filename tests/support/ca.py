@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,30 +84,31 @@ def serving(ca: CaHome, *, workers: int = 1) -> Iterator[str]:
             process.wait()
 
 
-def start_serve(ca: CaHome, *, workers: int = 1, append_log: bool = False) -> subprocess.Popen[bytes]:
-    """Start `campusca serve` on the home's port and return it once /healthz answers (killed if it never does).
+def start_serve(
+    ca: CaHome,
+    *,
+    workers: int = 1,
+    args: Sequence[str] = (),
+    append_log: bool = False,
+    log_name: str = "serve.log",
+    is_healthy: Callable[[], bool] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `campusca serve` on the home's port with `args` and return it once it is healthy.
 
-    Its output goes to `serve.log` in the home, appended to when a test restarts the server.
+    Healthy means `/healthz` answers 200 over plain http, or `is_healthy()` is true (an https probe);
+    a server that never gets there is killed. Its output goes to `log_name` in the home, appended to
+    when a test restarts the server.
     """
-    log = ca.home / "serve.log"
+    log = ca.home / log_name
+    command = [sys.executable, "-m", "campusca.cli.main", "serve", "--port", str(ca.port)]
     with log.open("a" if append_log else "w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "campusca.cli.main",
-                "serve",
-                "--port",
-                str(ca.port),
-                "--workers",
-                str(workers),
-            ],
-            env=ca.env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            [*command, "--workers", str(workers), *args], env=ca.env(), stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_healthy(ca.url, process, log)
+        _wait_until_healthy(
+            is_healthy or (lambda: httpx.get(f"{ca.url}/healthz", timeout=1).status_code == 200), process, log
+        )
     except BaseException:
         process.kill()
         process.wait()
@@ -115,13 +116,13 @@ def start_serve(ca: CaHome, *, workers: int = 1, append_log: bool = False) -> su
     return process
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_until_healthy(is_healthy: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"campusca serve exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if is_healthy():
                 return
         except httpx.TransportError:
             pass
