@@ -110,14 +110,13 @@ def cpu_seconds(home: Path) -> float:
 
 def connections_per_process(home: Path, ports: set[int]) -> list[int]:
     """Client connections each process serving `home` holds: established TCP sockets on one of `ports`."""
-    established = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if fields[3] == "01" and local_port in ports:  # ESTABLISHED
-                    established.add(fields[9])
+    from tests.support.sockets import (
+        ESTABLISHED,
+        socket_inodes,
+        tcp_sockets,
+    )  # the repository is on sys.path (_common)
+
+    established = tcp_sockets(ports, ESTABLISHED)
     marker = f"CAMPUSCA_HOME={home}".encode()
     counts = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -125,13 +124,9 @@ def connections_per_process(home: Path, ports: set[int]) -> list[int]:
             with open(f"/proc/{pid}/environ", "rb") as environ:
                 if marker not in environ.read().split(b"\0"):
                     continue
-            held = 0
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:[") and target[8:-1] in established:
-                    held += 1
         except OSError:
             continue
+        held = len(socket_inodes(int(pid)) & established)
         if held:
             counts.append(held)
     return counts

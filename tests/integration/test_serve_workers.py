@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.ca import CaHome, start_serve
-
-_LISTEN, _ESTABLISHED = "0A", "01"
+from tests.support.sockets import ESTABLISHED, LISTEN, socket_inodes, tcp_sockets
 
 
 @contextmanager
@@ -31,33 +30,11 @@ def two_workers(ca: CaHome) -> Iterator[subprocess.Popen[bytes]]:
 def _workers(parent: int) -> list[int]:
     """The serve process's children that hold a socket on the port (multiprocessing adds a helper)."""
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    return [int(pid) for pid in children if _socket_inodes(int(pid))]
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def _tcp_sockets(port: int, state: str) -> set[str]:
-    """Inodes of the IPv4 TCP sockets on local `port` in `state` (from /proc/net/tcp)."""
-    found = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
-            found.add(fields[9])
-    return found
+    return [int(pid) for pid in children if socket_inodes(int(pid))]
 
 
 def _listening(ca: CaHome, pid: int) -> set[str]:
-    return _socket_inodes(pid) & _tcp_sockets(ca.port, _LISTEN)
+    return socket_inodes(pid) & tcp_sockets([ca.port], LISTEN)
 
 
 def test_each_worker_accepts_on_its_own_socket_and_connections_spread_over_both(ca: CaHome) -> None:
@@ -73,8 +50,8 @@ def test_each_worker_accepts_on_its_own_socket_and_connections_spread_over_both(
                 client.sendall(b"GET /healthz HTTP/1.1\r\nHost: campusca\r\n\r\n")
             for client in clients:
                 assert client.recv(64).startswith(b"HTTP/1.1 200")
-            established = _tcp_sockets(ca.port, _ESTABLISHED)
-            held = [len(_socket_inodes(pid) & established) for pid in workers]
+            established = tcp_sockets([ca.port], ESTABLISHED)
+            held = [len(socket_inodes(pid) & established) for pid in workers]
             assert sum(held) == 32
             # The kernel hashes connections over the two sockets: fewer than 4 of 32 on one worker
             # happens by chance about once in 400,000 runs; one shared socket gave 12 of 16 to one.
