@@ -65,7 +65,8 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> Engine:
         if begin == _BEGIN_IMMEDIATE:
             _begin_immediate(connection.connection.dbapi_connection)
         else:
-            connection.exec_driver_sql(begin)
+            # On the cursor: exec_driver_sql's execution context cost ~30 µs, more than a token check.
+            connection.connection.dbapi_connection.cursor().execute(begin).close()
 
     return engine
 

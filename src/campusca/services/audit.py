@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from campusca.db.direct import DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import AuditRecord, Counter
 
@@ -46,13 +47,13 @@ def record_hash(
 
 # Built once: every write transaction runs these, and a statement built per call costs SQLAlchemy
 # more to key and cache than SQLite takes to run it.
-_BUMP_COUNTER = (
+_BUMP_COUNTER = DirectStatement(
     update(Counter)
     .where(Counter.name == bindparam("counter_name"))
     .values(value=Counter.value + bindparam("by"))
     .returning(Counter.value)
 )
-_PREVIOUS_HASH = select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq"))
+_PREVIOUS_HASH = DirectStatement(select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq")))
 # RETURNING makes SQLAlchemy write several records as one INSERT ("insertmanyvalues").
 _INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.seq)
 # session.info key: (transaction, seq, hash) of the last record that transaction wrote.
@@ -61,12 +62,12 @@ _CHAIN_TAIL = "campusca.audit.tail"
 
 def next_counter(session: Session, name: str, *, by: int = 1) -> int:
     """Increment a named counter by `by` and return its new value; the UPDATE locks the row until commit."""
-    bumped = core_connection(session).execute(_BUMP_COUNTER, {"counter_name": name, "by": by}).scalar()
+    bumped = _BUMP_COUNTER.one_or_none(core_connection(session), {"counter_name": name, "by": by})
     if bumped is None:
         session.add(Counter(name=name, value=by))
         session.flush()
         return by
-    return int(bumped)
+    return int(bumped[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +113,8 @@ def record_all(session: Session, entries: Sequence[Entry]) -> None:
     if tail_transaction is transaction and tail_seq == first_seq - 1:
         prev_hash = tail_hash
     else:
-        prev_hash = (
-            connection.execute(_PREVIOUS_HASH, {"previous_seq": first_seq - 1}).scalar() or GENESIS_HASH
-        )
+        previous = _PREVIOUS_HASH.one_or_none(connection, {"previous_seq": first_seq - 1})
+        prev_hash = previous[0] if previous is not None else GENESIS_HASH
     rows = []
     for seq, entry, details_json in zip(range(first_seq, last_seq + 1), entries, details, strict=True):
         digest = record_hash(prev_hash, seq, entry.at, entry.actor, entry.action, entry.target, details_json)

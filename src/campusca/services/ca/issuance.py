@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campusca import metrics
+from campusca.db.direct import DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import Certificate, CertificateAuthority, Department, Organisation, Person
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, common_name, random_serial
@@ -79,13 +80,17 @@ def join_holder(statement: Select[Any]) -> Select[Any]:
     )
 
 
-_FIND_HOLDER = join_holder(select(*HOLDER_COLUMNS)).where(Person.username == bindparam("username"))
+_FIND_HOLDER = DirectStatement(
+    join_holder(select(*HOLDER_COLUMNS)).where(Person.username == bindparam("username"))
+)
 # One statement for both checks made under the write lock (NULL for the person when there is none).
-_STILL_ACTIVE = select(
-    select(CertificateAuthority.active)
-    .where(CertificateAuthority.id == bindparam("ca_id"))
-    .scalar_subquery(),
-    select(Person.active).where(Person.id == bindparam("person_id")).scalar_subquery(),
+_STILL_ACTIVE = DirectStatement(
+    select(
+        select(CertificateAuthority.active)
+        .where(CertificateAuthority.id == bindparam("ca_id"))
+        .scalar_subquery(),
+        select(Person.active).where(Person.id == bindparam("person_id")).scalar_subquery(),
+    )
 )
 # Several rows in one INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING in any order, matched by serial.
 _INSERT_CERTIFICATES = insert(Certificate.__table__).returning(
@@ -106,9 +111,9 @@ class Holder:
     active: bool
 
     @classmethod
-    def find(cls, session: Session | Connection, username: str) -> Holder:
+    def find(cls, connection: Connection, username: str) -> Holder:
         """The holder with this username, in one query (the issuance hot path needs no ORM objects)."""
-        row = session.execute(_FIND_HOLDER, {"username": username.strip().lower()}).one_or_none()
+        row = _FIND_HOLDER.one_or_none(connection, {"username": username.strip().lower()})
         if row is None:
             raise NotFound(f"no person with username {username!r}")
         return cls(*row)
@@ -276,9 +281,9 @@ def record_certificates(
         if (signed.ca_id, holder_id) in checked:
             continue
         checked.add((signed.ca_id, holder_id))
-        ca_active, person_active = connection.execute(
-            _STILL_ACTIVE, {"ca_id": signed.ca_id, "person_id": holder_id}
-        ).one()
+        ((ca_active, person_active),) = _STILL_ACTIVE.rows(
+            connection, {"ca_id": signed.ca_id, "person_id": holder_id}
+        )
         if signed.holder is not None and not person_active:
             raise PolicyViolation(f"person {signed.holder.username!r} is deactivated")
         if not ca_active:

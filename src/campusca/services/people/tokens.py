@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from campusca.db.direct import DirectStatement
 from campusca.db.ids import get_row
 from campusca.db.models import ApiToken
 from campusca.services import audit
@@ -75,6 +76,7 @@ def create_token(authority: Authority, session: Session, *, name: str, role: str
 _FIND_TOKEN = select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked).where(
     ApiToken.token_hash == bindparam("token_hash")
 )
+_FIND_TOKEN_DIRECT = DirectStatement(_FIND_TOKEN)
 
 
 def authenticate_token(session: Session, token: str) -> TokenIdentity:
@@ -120,9 +122,12 @@ def mint_token(authority: Authority, *, name: str, role: str, actor: str) -> str
 
 def identify_token(authority: Authority, token: str) -> TokenIdentity:
     """Who a bearer token belongs to; NotAuthorized when it is unknown or revoked."""
-    # Every REST request runs this: a bare read transaction, no ORM session.
+    # Every REST request runs this: a bare read transaction, the statement on the DBAPI cursor.
     with authority.db.read_connection() as connection:
-        row = connection.execute(_FIND_TOKEN, {"token_hash": _hash(token)}).one_or_none()
-    if row is None or row.revoked:
+        row = _FIND_TOKEN_DIRECT.one_or_none(connection, {"token_hash": _hash(token)})
+    if row is None:
         raise NotAuthorized("bearer token is unknown or revoked")
-    return TokenIdentity(id=row.id, name=row.name, role=row.role)
+    token_id, name, role, revoked = row
+    if revoked:
+        raise NotAuthorized("bearer token is unknown or revoked")
+    return TokenIdentity(id=token_id, name=name, role=role)

@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from campusca.db.direct import DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import Person
 from campusca.db.scep import ScepChallenge
@@ -157,30 +158,34 @@ class RedeemableChallenge:
 
 # Statements of the SCEP enrollment hot path, built once (SQLAlchemy then only looks up their compiled
 # form): the ORM query with its joined loads cost more than the rest of an enrollment's SQL together.
-_FIND_REDEEMABLE = join_holder(
-    select(
-        ScepChallenge.secret_hash,
-        ScepChallenge.id,
-        ScepChallenge.profile,
-        ScepChallenge.device_ref,
-        ScepChallenge.expected_subject,
-        ScepChallenge.expected_san,
-        ScepChallenge.expires_at,
-        ScepChallenge.consumed_at,
-        *HOLDER_COLUMNS,
-    ).join(Person, ScepChallenge.person_id == Person.id)
-).where(ScepChallenge.secret_hash == bindparam("secret_hash"))
-_USE_CHALLENGE = (
+_FIND_REDEEMABLE = DirectStatement(
+    join_holder(
+        select(
+            ScepChallenge.secret_hash,
+            ScepChallenge.id,
+            ScepChallenge.profile,
+            ScepChallenge.device_ref,
+            ScepChallenge.expected_subject,
+            ScepChallenge.expected_san,
+            ScepChallenge.expires_at,
+            ScepChallenge.consumed_at,
+            *HOLDER_COLUMNS,
+        ).join(Person, ScepChallenge.person_id == Person.id)
+    ).where(ScepChallenge.secret_hash == bindparam("secret_hash"))
+)
+# RETURNING tells whether this request used the challenge (a DirectStatement has no rowcount).
+_USE_CHALLENGE = DirectStatement(
     update(ScepChallenge.__table__)
     .where(ScepChallenge.id == bindparam("challenge_id"), ScepChallenge.consumed_at.is_(None))
     .values(consumed_at=bindparam("now", type_=ScepChallenge.__table__.c.consumed_at.type))
+    .returning(ScepChallenge.__table__.c.id)
 )
 
 
 def find_redeemable(session: Session, secret: str) -> RedeemableChallenge:
     """The challenge whose secret this is, with its holder, in one query; checks are the caller's."""
     secret_hash = hash_challenge(secret)
-    row = core_connection(session).execute(_FIND_REDEEMABLE, {"secret_hash": secret_hash}).one_or_none()
+    row = _FIND_REDEEMABLE.one_or_none(core_connection(session), {"secret_hash": secret_hash})
     # compare_digest keeps the refusal path as uniform as the lookup allows.
     if row is None or not hmac.compare_digest(row[0], secret_hash):
         raise ChallengeRejected("challenge password is wrong")
@@ -191,8 +196,8 @@ def use_challenge(session: Session, challenge: RedeemableChallenge, now: datetim
     """Mark the challenge used with one conditional UPDATE, so two requests cannot both use it."""
     if challenge.expires_at <= now:
         raise ChallengeRejected("challenge password has expired")
-    used = core_connection(session).execute(_USE_CHALLENGE, {"challenge_id": challenge.id, "now": now})
-    if used.rowcount != 1:
+    used = _USE_CHALLENGE.rows(core_connection(session), {"challenge_id": challenge.id, "now": now})
+    if len(used) != 1:
         raise ChallengeRejected("challenge password has already been used")
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from campusca.db.direct import DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import Certificate
 from campusca.db.scep import ScepEnrollment
@@ -48,7 +49,7 @@ from campusca.services.scep.device_records import record_scep_device
 from campusca.services.scep.renewal_auth import authorise_renewal, signed_by_us
 
 _ENROLLMENTS = ScepEnrollment.__table__
-_RESENT = (
+_RESENT = DirectStatement(
     select(ScepEnrollment.id)
     .where(
         ScepEnrollment.transaction_id == bindparam("transaction_id"),
@@ -59,8 +60,8 @@ _RESENT = (
     .order_by(ScepEnrollment.id.desc())
     .limit(1)
 )
-_INSERT_ENROLLMENT = insert(_ENROLLMENTS).returning(_ENROLLMENTS.c.id)
-_LINK_CERTIFICATE = (
+_INSERT_ENROLLMENT = DirectStatement(insert(_ENROLLMENTS).returning(_ENROLLMENTS.c.id))
+_LINK_CERTIFICATE = DirectStatement(
     update(_ENROLLMENTS)
     .where(_ENROLLMENTS.c.id == bindparam("enrollment_id"))
     .values(
@@ -197,8 +198,8 @@ def _issue(
         enrollment_id, message.transaction_id, grant.device_ref, grant.renewed, _wire_details(message)
     )
     issued = record_certificate(authority, session, signed, actor=SCEP_ACTOR, audit_details=details)
-    core_connection(session).execute(
-        _LINK_CERTIFICATE,
+    _LINK_CERTIFICATE.rows(
+        core_connection(session),
         {"enrollment_id": enrollment_id, "issued_id": issued.id, "linked_at": authority.now()},
     )
     record_scep_device(
@@ -270,8 +271,8 @@ def _record(
         "created_at": now,
         "updated_at": now,
     }
-    enrollment_id: int = core_connection(session).execute(_INSERT_ENROLLMENT, row).scalar_one()
-    return enrollment_id
+    ((enrollment_id,),) = _INSERT_ENROLLMENT.rows(core_connection(session), row)
+    return int(enrollment_id)
 
 
 def _wire_details(message: PkiMessage) -> dict[str, object]:
@@ -298,20 +299,16 @@ def _check_algorithms(authority: Authority, message: PkiMessage, csr: x509.Certi
 
 def _resent(session: Session, request: _Request) -> ScepEnrollment | None:
     """The enrollment this exact request already opened (scepclient re-sends it while PENDING)."""
-    found = (
-        core_connection(session)
-        .execute(
-            _RESENT,
-            {
-                "transaction_id": request.transaction_id,
-                "signer_fingerprint": request.signer_fingerprint,
-                "message_type": request.message_type,
-                "csr_sha256": request.csr_sha256,
-            },
-        )
-        .scalar()
+    found = _RESENT.one_or_none(
+        core_connection(session),
+        {
+            "transaction_id": request.transaction_id,
+            "signer_fingerprint": request.signer_fingerprint,
+            "message_type": request.message_type,
+            "csr_sha256": request.csr_sha256,
+        },
     )
-    return None if found is None else session.get(ScepEnrollment, found)
+    return None if found is None else session.get(ScepEnrollment, found[0])
 
 
 def _authorise(
