@@ -27,9 +27,12 @@ from campusca.pki._cms_types import (
     KeyTransport,
     SignedMessage,
 )
+from campusca.pki._der import attribute, tlv
 
 __all__ = [
     "DEFAULT_ALLOWED",
+    "attribute",
+    "tlv",
     "ContentCipher",
     "DecryptedContent",
     "EcKeyAgreer",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from asn1crypto import cms, core
+from asn1crypto import core
 
+from campusca.pki import cms
 from campusca.scep.errors import ScepDecodeError
+
+# Written as DER (pki/_der.py) rather than built as asn1crypto objects, which cost more per CertRep
+# than its RSA signature; the same bytes asn1crypto writes (tests/unit/pki/test_cms_der.py).
+_PRINTABLE_STRING, _UTF8_STRING, _OCTET_STRING = 0x13, 0x0C, 0x04
 
 # Clients are told to send PrintableString (RFC 8894 §3.2.1); a server reads what it gets.
 _TEXT_TYPES = (core.PrintableString, core.UTF8String, core.IA5String)
@@ -14,19 +19,19 @@ _TEXT_TYPES = (core.PrintableString, core.UTF8String, core.IA5String)
 SignedAttributes = Mapping[str, tuple[core.Asn1Value, ...]]
 
 
-def printable_attribute(oid: str, value: str) -> cms.CMSAttribute:
-    """An attribute with one PrintableString value (Apple reads only tag 0x13 here)."""
-    return cms.CMSAttribute({"type": oid, "values": [core.PrintableString(value)]})
+def printable_attribute(oid: str, value: str) -> bytes:
+    """A DER attribute with one PrintableString value (Apple reads only tag 0x13 here)."""
+    return cms.attribute(oid, cms.tlv(_PRINTABLE_STRING, value.encode("latin-1")))
 
 
-def utf8_attribute(oid: str, value: str) -> cms.CMSAttribute:
-    """An attribute with one UTF8String value (failInfoText)."""
-    return cms.CMSAttribute({"type": oid, "values": [core.UTF8String(value)]})
+def utf8_attribute(oid: str, value: str) -> bytes:
+    """A DER attribute with one UTF8String value (failInfoText)."""
+    return cms.attribute(oid, cms.tlv(_UTF8_STRING, value.encode("utf-8")))
 
 
-def octets_attribute(oid: str, value: bytes) -> cms.CMSAttribute:
-    """An attribute with one OCTET STRING value (senderNonce, recipientNonce)."""
-    return cms.CMSAttribute({"type": oid, "values": [core.OctetString(value)]})
+def octets_attribute(oid: str, value: bytes) -> bytes:
+    """A DER attribute with one OCTET STRING value (senderNonce, recipientNonce)."""
+    return cms.attribute(oid, cms.tlv(_OCTET_STRING, value))
 
 
 def _single_value(attributes: SignedAttributes, oid: str, name: str) -> core.Asn1Value | None:

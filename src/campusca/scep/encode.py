@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from asn1crypto import cms as asn1_cms
 from cryptography import x509
 
 from campusca.pki import cms
@@ -107,7 +106,7 @@ def _build_cert_rep(
     signer_certificate: x509.Certificate,
     signer: Signer,
     signing_time: datetime | None,
-    extra: Sequence[asn1_cms.CMSAttribute] = (),
+    extra: Sequence[bytes] = (),
 ) -> bytes:
     """Sign the reply, mirroring the request's digest; FAILURE and PENDING carry no eContent."""
     attributes = [

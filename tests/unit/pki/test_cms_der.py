@@ -69,7 +69,10 @@ def _reference_signed(built: bytes, party: Party, content: bytes | None, **optio
         attributes.append(
             cms.CMSAttribute({"type": "signing_time", "values": [cms.Time(name=choice, value=signing_time)]})
         )
-    attributes += list(options.get("extra_signed_attributes", ()))  # type: ignore[call-overload]
+    attributes += [  # campusca's SCEP attributes are DER; asn1crypto gets them parsed
+        cms.CMSAttribute.load(a) if isinstance(a, bytes) else a
+        for a in options.get("extra_signed_attributes", ())  # type: ignore[attr-defined]
+    ]
     if isinstance(party.key, rsa.RSAPrivateKey):
         signature_algorithm = {"algorithm": "rsassa_pkcs1v15", "parameters": core.Null()}
     else:
@@ -146,14 +149,29 @@ def test_signed_data_without_content_equals_asn1crypto(rsa_party: Party) -> None
 
 
 def test_der_attributes_count_as_extra_signed_attributes(rsa_party: Party) -> None:
-    as_object = printable_attribute(TRANSACTION_ID, "tx-2")
+    as_object = cms.CMSAttribute({"type": TRANSACTION_ID, "values": [core.PrintableString("tx-2")]})
     one, other = (
         campus_cms.build_signed_data(
             b"c", signer=rsa_party.key, signer_certificate=rsa_party.certificate, extra_signed_attributes=[a]
         )
-        for a in (as_object, as_object.dump())
+        for a in (as_object, printable_attribute(TRANSACTION_ID, "tx-2"))
     )
     assert one == other
+
+
+@pytest.mark.parametrize("text", ["tx-1", "0123456789" * 8, "é-ß (latin-1)", ""])
+def test_scep_attributes_are_the_bytes_asn1crypto_writes(text: str) -> None:
+    def reference(oid: str, value: core.Asn1Value) -> bytes:
+        return cms.CMSAttribute({"type": oid, "values": [value]}).dump()
+
+    assert printable_attribute(TRANSACTION_ID, text) == reference(TRANSACTION_ID, core.PrintableString(text))
+    fail_info_text = "2.16.840.1.113733.1.9.4"
+    assert utf8_attribute(fail_info_text, text + "ünï") == reference(
+        fail_info_text, core.UTF8String(text + "ünï")
+    )
+    nonce = "2.16.840.1.113733.1.9.5"
+    octets = text.encode()
+    assert octets_attribute(nonce, octets) == reference(nonce, core.OctetString(octets))
 
 
 def test_certs_only_equals_asn1crypto(rsa_party: Party, ec_party: Party) -> None:
