@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindpa
 from sqlalchemy.exc import IntegrityError
 
 from campusca.db import Database
-from campusca.db.direct import DirectStatement
+from campusca.db.direct import DirectInsert, DirectStatement
 from campusca.db.models import UTCDateTime
 
 metadata = MetaData()
@@ -34,6 +34,7 @@ ACTIVE_NAMES = DirectStatement(select(things.c.name).where(things.c.active == Tr
 RENAME = DirectStatement(
     update(things).where(things.c.id == bindparam("thing_id")).values(name=bindparam("new"))
 )
+ADD_MANY = DirectInsert(things, things.c.id, things.c.name)
 PARIS = timezone(timedelta(hours=1))
 
 
@@ -88,3 +89,24 @@ def test_a_dbapi_error_comes_back_as_sqlalchemys_own(database: Database) -> None
         ADD.rows(session.connection(), {"name": "twice", "active": True, "seen_at": None})
     with pytest.raises(IntegrityError), database.write() as session:
         ADD.rows(session.connection(), {"name": "twice", "active": True, "seen_at": None})
+
+
+def test_several_rows_go_in_one_insert_and_come_back_by_their_returned_columns(database: Database) -> None:
+    seen = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    rows = [{"name": f"row-{i}", "active": i % 2 == 0, "seen_at": seen} for i in range(5)]
+    statements: list[str] = []
+    with database.write() as session:
+        connection = session.connection()
+        connection.connection.dbapi_connection.set_trace_callback(statements.append)
+        returned = ADD_MANY.rows(connection, rows)
+        connection.connection.dbapi_connection.set_trace_callback(None)
+    assert sum(s.startswith("INSERT INTO things") for s in statements) == 1
+    assert sorted(name for _, name in returned) == [f"row-{i}" for i in range(5)]
+    with database.read_connection() as connection:
+        stored = connection.execute(
+            select(things.c.id, things.c.name, things.c.active, things.c.seen_at)
+        ).all()
+    assert {(i, name) for i, name, _, _ in stored} == set(returned)
+    assert [(name, active, at) for _, name, active, at in sorted(stored)] == [
+        (row["name"], row["active"], seen) for row in rows
+    ]

@@ -13,10 +13,10 @@ and integrity handling see no difference. What it skips: statement events and th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -103,3 +103,37 @@ class DirectStatement:
                     (dialect.name, keys), _Compiled(self._statement, dialect, keys)
                 )
         return compiled
+
+
+class DirectInsert:
+    """A multi-row INSERT … RETURNING on the DBAPI cursor: one statement for however many rows.
+
+    What SQLAlchemy's "insertmanyvalues" does for `Connection.execute(insert(t).returning(…), rows)`,
+    compiled once per column set and row count (a group commit writes at most a few dozen). Rows
+    come back in no particular order on SQLite: match them by a returned column.
+    """
+
+    def __init__(self, table: Table, *returning: ColumnElement[Any]) -> None:
+        self._table = table
+        self._returning = returning
+        self._statements: dict[tuple[tuple[str, ...], int], DirectStatement] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        if not rows:
+            return []
+        keys = tuple(rows[0])
+        statement = self._statements.get((keys, len(rows)))
+        if statement is None:
+            with self._lock:
+                statement = self._statements.setdefault((keys, len(rows)), self._statement(keys, len(rows)))
+        return statement.rows(
+            connection, {f"{key}__{i}": row[key] for i, row in enumerate(rows) for key in keys}
+        )
+
+    def _statement(self, keys: tuple[str, ...], count: int) -> DirectStatement:
+        columns = self._table.c
+        values = [
+            {key: bindparam(f"{key}__{i}", type_=columns[key].type) for key in keys} for i in range(count)
+        ]
+        return DirectStatement(insert(self._table).values(values).returning(*self._returning))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from campusca.db.direct import DirectStatement
+from campusca.db.direct import DirectInsert, DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import AuditRecord, Counter
 
@@ -54,8 +54,8 @@ _BUMP_COUNTER = DirectStatement(
     .returning(Counter.value)
 )
 _PREVIOUS_HASH = DirectStatement(select(AuditRecord.hash).where(AuditRecord.seq == bindparam("previous_seq")))
-# RETURNING makes SQLAlchemy write several records as one INSERT ("insertmanyvalues").
-_INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.seq)
+# Several records in one INSERT.
+_INSERT_RECORDS = DirectInsert(AuditRecord.__table__, AuditRecord.__table__.c.seq)
 # session.info key: (transaction, seq, hash) of the last record that transaction wrote.
 _CHAIN_TAIL = "campusca.audit.tail"
 
@@ -131,7 +131,7 @@ def record_all(session: Session, entries: Sequence[Entry]) -> None:
             }
         )
         prev_hash = digest
-    connection.execute(_INSERT_RECORDS, rows).close()
+    _INSERT_RECORDS.rows(connection, rows)
     session.info[_CHAIN_TAIL] = (transaction, last_seq, prev_hash)
 
 

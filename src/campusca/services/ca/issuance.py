@@ -12,12 +12,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
-from sqlalchemy import Connection, Select, bindparam, insert, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campusca import metrics
-from campusca.db.direct import DirectStatement
+from campusca.db.direct import DirectInsert, DirectStatement
 from campusca.db.engine import core_connection
 from campusca.db.models import Certificate, CertificateAuthority, Department, Organisation, Person
 from campusca.pki.certificates import EndEntityRequest, build_end_entity, common_name, random_serial
@@ -92,9 +92,9 @@ _STILL_ACTIVE = DirectStatement(
         select(Person.active).where(Person.id == bindparam("person_id")).scalar_subquery(),
     )
 )
-# Several rows in one INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING in any order, matched by serial.
-_INSERT_CERTIFICATES = insert(Certificate.__table__).returning(
-    Certificate.__table__.c.id, Certificate.__table__.c.serial_hex
+# Several rows in one INSERT; RETURNING in any order, matched by serial.
+_INSERT_CERTIFICATES = DirectInsert(
+    Certificate.__table__, Certificate.__table__.c.id, Certificate.__table__.c.serial_hex
 )
 
 
@@ -293,7 +293,7 @@ def record_certificates(
     try:
         ids = dict(
             (serial_hex, certificate_id)
-            for certificate_id, serial_hex in connection.execute(_INSERT_CERTIFICATES, rows)
+            for certificate_id, serial_hex in _INSERT_CERTIFICATES.rows(connection, rows)
         )
     except IntegrityError:
         # A 159-bit serial collision is astronomically unlikely; the constraint still guards it.
