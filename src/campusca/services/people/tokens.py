@@ -1,6 +1,6 @@
 """REST API bearer tokens: random, shown once, stored as SHA-256 only.
 
-`create_token` and `authenticate_token` join the caller's transaction; `mint_token`,
+`create_token` joins the caller's transaction; `mint_token`,
 `identify_token`, `list_tokens` and `revoke_token` own theirs (for adapters).
 """
 
@@ -73,18 +73,11 @@ def create_token(authority: Authority, session: Session, *, name: str, role: str
     return token
 
 
-_FIND_TOKEN = select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked).where(
-    ApiToken.token_hash == bindparam("token_hash")
+_FIND_TOKEN = DirectStatement(
+    select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked).where(
+        ApiToken.token_hash == bindparam("token_hash")
+    )
 )
-_FIND_TOKEN_DIRECT = DirectStatement(_FIND_TOKEN)
-
-
-def authenticate_token(session: Session, token: str) -> TokenIdentity:
-    # Every REST request runs this: one prebuilt statement, no ORM object.
-    row = session.execute(_FIND_TOKEN, {"token_hash": _hash(token)}).one_or_none()
-    if row is None or row.revoked:
-        raise NotAuthorized("bearer token is unknown or revoked")
-    return TokenIdentity(id=row.id, name=row.name, role=row.role)
 
 
 def revoke_token(authority: Authority, token_id: int, *, actor: str) -> None:
@@ -124,10 +117,8 @@ def identify_token(authority: Authority, token: str) -> TokenIdentity:
     """Who a bearer token belongs to; NotAuthorized when it is unknown or revoked."""
     # Every REST request runs this: a bare read transaction, the statement on the DBAPI cursor.
     with authority.db.read_connection() as connection:
-        row = _FIND_TOKEN_DIRECT.one_or_none(connection, {"token_hash": _hash(token)})
-    if row is None:
+        row = _FIND_TOKEN.one_or_none(connection, {"token_hash": _hash(token)})
+    if row is None or row[3]:  # unknown, or revoked
         raise NotAuthorized("bearer token is unknown or revoked")
-    token_id, name, role, revoked = row
-    if revoked:
-        raise NotAuthorized("bearer token is unknown or revoked")
+    token_id, name, role, _ = row
     return TokenIdentity(id=token_id, name=name, role=role)
