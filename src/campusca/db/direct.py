@@ -42,10 +42,12 @@ class _Compiled:
             name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
         }
         self._bind_processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # noqa: SLF001
-        self._result_processors: tuple[_Processor, ...] = tuple(
+        processors = tuple(
             entry.type._cached_result_processor(dialect, None)  # noqa: SLF001
             for entry in compiled._result_columns  # noqa: SLF001
         )
+        # None when no column needs one: rows are then passed through as they come.
+        self._result_processors: tuple[_Processor, ...] | None = processors if any(processors) else None
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         laid_out = {}
@@ -56,7 +58,7 @@ class _Compiled:
         return tuple(laid_out[name] for name in self._names) if self._positional else laid_out
 
     def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        if not any(self._result_processors):
+        if self._result_processors is None:
             return tuple(raw)
         return tuple(
             processor(value) if processor is not None else value
