@@ -106,7 +106,7 @@ def count_successes(replies: Sequence[tuple[int, bytes]]) -> int:
         if status != 200 or not reply:
             continue
         values = cms.parse_signed_data(reply).signed_attributes.get(ScepOID.PKI_STATUS, ())
-        if values and core.load(values[0].dump()).native == "0":
+        if values and core.load(values[0]).native == "0":
             successes += 1
     return successes
 

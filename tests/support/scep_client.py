@@ -35,7 +35,7 @@ from campusca.scep import (
 )
 
 PRINTABLE_STRING_TAG = 0x13
-Attributes = Mapping[str, tuple[core.Asn1Value, ...]]
+Attributes = Mapping[str, tuple[bytes, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +255,7 @@ def read_cert_rep(
         fail_info=fail_info,
         certificates=certificates,
         crls=crls,
-        fail_info_text=core.load(text_values[0].dump()).native if text_values else None,
+        fail_info_text=core.load(text_values[0]).native if text_values else None,
         transaction_id=_printable_value(attrs, ScepOID.TRANSACTION_ID),
         sender_nonce=_octets_value(attrs, ScepOID.SENDER_NONCE),
         recipient_nonce=_octets_value(attrs, ScepOID.RECIPIENT_NONCE),
@@ -277,7 +277,7 @@ def _optional_value(attrs: Attributes, oid: str) -> str | None:
 def _printable_value(attrs: Attributes, oid: str) -> str:
     values = attrs[oid]
     assert len(values) == 1, f"attribute {oid} must have one value"
-    encoded = values[0].dump()
+    encoded = values[0]
     # Apple reads these only as PrintableString with a short length (copy_signed_attr_printable_string_value).
     assert encoded[0] == PRINTABLE_STRING_TAG, f"attribute {oid} must be a PrintableString"
     assert encoded[1] < 0x80, f"attribute {oid} must use the short length form"
@@ -287,7 +287,7 @@ def _printable_value(attrs: Attributes, oid: str) -> str:
 def _octets_value(attrs: Attributes, oid: str) -> bytes:
     values = attrs[oid]
     assert len(values) == 1, f"attribute {oid} must have one value"
-    value = core.load(values[0].dump())
+    value = core.load(values[0])
     assert isinstance(value, core.OctetString), f"attribute {oid} must be an OCTET STRING"
     return bytes(value.native)
 

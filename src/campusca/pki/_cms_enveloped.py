@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algorithms, modes
 
 from campusca.pki import _der as der
+from campusca.pki import _strict_der as strict
 from campusca.pki._cms_der import (
     decoding,
     identifies,
@@ -38,6 +39,7 @@ RecipientKey = RsaDecrypter | EcKeyAgreer
 
 _RSA_ENCRYPTION, _RSAES_OAEP = "1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7"
 DATA, ENVELOPED_DATA = "1.2.840.113549.1.7.1", "1.2.840.113549.1.7.3"
+_ENVELOPED_DATA_OID = der.oid(ENVELOPED_DATA)
 _GCM_NONCE_SIZE, _GCM_TAG_SIZE = 12, 16
 
 
@@ -177,9 +179,19 @@ def decrypt_enveloped_data(
     among the KeyAgreeRecipientInfos (`decrypter` does ECDH). Raises CmsDecodeError,
     CmsUnsupportedAlgorithm or CmsDecryptionFailed.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("data must be bytes")
+    agreeing = isinstance(recipient_certificate.public_key(), ec.EllipticCurvePublicKey)
+    envelope = None if agreeing else _strict_envelope(bytes(data), recipient_certificate, allowed_ciphers)
+    if envelope is not None:
+        cipher, encrypted_key, iv, ciphertext = envelope
+        transport = KeyTransport.RSA_PKCS1V15
+        key = _unwrap_key(cast(RsaDecrypter, decrypter), encrypted_key, transport, cipher)
+        return DecryptedContent(
+            content=_decrypt_cbc(cipher, key, iv, ciphertext), cipher=cipher, key_transport=transport
+        )
     info = load_content_info(data, expected=("enveloped_data", "authenticated_enveloped_data"))
     authenticated = info["content_type"].native == "authenticated_enveloped_data"
-    agreeing = isinstance(recipient_certificate.public_key(), ec.EllipticCurvePublicKey)
     with decoding("EnvelopedData"):
         enveloped = info["content"]
         encrypted = enveloped["auth_encrypted_content_info" if authenticated else "encrypted_content_info"]
@@ -226,6 +238,52 @@ def decrypt_enveloped_data(
     return DecryptedContent(
         content=plaintext, cipher=cipher, key_transport=transport, key_agreement=agreement
     )
+
+
+def _strict_envelope(
+    data: bytes, certificate: x509.Certificate, allowed: frozenset[ContentCipher]
+) -> tuple[ContentCipher, bytes, bytes, bytes] | None:
+    """(cipher, encryptedKey, IV, ciphertext) of the usual envelope, read without asn1crypto, or None.
+
+    The usual envelope (every SCEP client's): plain DER, one KeyTransRecipientInfo naming
+    `certificate` by its own issuer and serial bytes, RSA PKCS#1 v1.5, an allowed CBC cipher.
+    Anything else, or anything that does not check out, is None: the general parser decides.
+    """
+    try:
+        strict.check_tree(data)
+        (info,) = strict.shaped(strict.tlvs(data, 0, len(data)), 0x30)
+        content_type, explicit = strict.shaped(strict.inside(data, info), 0x06, 0xA0)
+        if strict.whole(data, content_type) != _ENVELOPED_DATA_OID:
+            return None
+        _, recipient_infos, encrypted = strict.shaped(
+            strict.inside(data, strict.only(data, explicit, 0x30)), 0x02, 0x31, 0x30
+        )
+        (recipient,) = strict.shaped(strict.inside(data, recipient_infos), 0x30)
+        _, rid, key_algorithm, encrypted_key = strict.shaped(
+            strict.inside(data, recipient), 0x02, 0x30, 0x30, 0x04
+        )
+        if strict.whole(data, rid) != der.issuer_and_serial(certificate):
+            return None
+        key_fields = strict.inside(data, key_algorithm)
+        if strict.oid_of(data, key_fields[0]) != _RSA_ENCRYPTION or [
+            strict.whole(data, field) for field in key_fields[1:]
+        ] not in ([], [der.NULL]):
+            return None
+        _, algorithm, ciphertext = strict.inside(data, encrypted)
+        algorithm_oid, iv = strict.shaped(strict.inside(data, algorithm), 0x06, 0x04)
+        cipher = ContentCipher(strict.oid_of(data, algorithm_oid))
+        if cipher not in allowed or cipher.is_aead:
+            return None
+        if ciphertext.tag == 0x80:  # [0] IMPLICIT OCTET STRING
+            content = strict.contents(data, ciphertext)
+        else:  # [0] constructed around OCTET STRINGs, as Go's pkcs7 writes it
+            chunks = strict.inside(data, ciphertext)
+            if ciphertext.tag != 0xA0 or not chunks or any(chunk.tag != 0x04 for chunk in chunks):
+                return None
+            content = b"".join(strict.contents(data, chunk) for chunk in chunks)
+        return cipher, strict.contents(data, encrypted_key), strict.contents(data, iv), content
+    except Exception:  # noqa: BLE001 - never a verdict here: the general parser decides, errors included
+        return None
 
 
 def _cipher(oid: str, allowed: frozenset[ContentCipher]) -> ContentCipher:

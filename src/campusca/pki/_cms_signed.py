@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from campusca.pki import _der as der
+from campusca.pki import _strict_der as strict
 from campusca.pki._cms_der import (
     DIGEST_OID_BY_NAME,
     DIGEST_OIDS,
@@ -36,6 +37,7 @@ _CONTENT_TYPE, _MESSAGE_DIGEST, _SIGNING_TIME = (
     "1.2.840.113549.1.9.4",
     "1.2.840.113549.1.9.5",
 )
+_SIGNED_DATA_OID = der.oid(SIGNED_DATA)
 _RSA_SIGNATURES = {
     "1.2.840.113549.1.1.1",  # rsaEncryption, as OpenSSL writes it
     "1.2.840.113549.1.1.5",
@@ -222,6 +224,18 @@ def parse_signed_data(
     `extra_certificates` (for signers who leave theirs out, `openssl cms -nocerts`); the chain
     is not validated. Raises CmsDecodeError, CmsSignatureInvalid or CmsUnsupportedAlgorithm.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("data must be bytes")
+    strict = _parse_strict_der(bytes(data), detached_content, tuple(extra_certificates))
+    if strict is not None:
+        return strict
+    return _parse_general(data, detached_content, extra_certificates)
+
+
+def _parse_general(
+    data: bytes, detached_content: bytes | None, extra_certificates: Sequence[x509.Certificate]
+) -> SignedMessage:
+    """parse_signed_data for any BER, through asn1crypto; every refusal is decided here."""
     signed = load_content_info(data, expected=("signed_data",))["content"]
     with decoding("SignedData"):
         encap = signed["encap_content_info"]
@@ -242,18 +256,145 @@ def parse_signed_data(
             raise CmsUnsupportedAlgorithm("SignerInfo digestAlgorithm is not supported")
         attributes = _attributes(signer_info["signed_attrs"])
         signed_bytes = _verified_input(signer_info, attributes, content or b"", content_type, digest_name)
-        _verify(signer_certificate, signer_info, signed_bytes, digest_name)
+        _verify(
+            signer_certificate,
+            signer_info["signature_algorithm"]["algorithm"].dotted,
+            signer_info["signature"].native,
+            signed_bytes,
+            digest_name,
+        )
         signing_time = attributes[_SIGNING_TIME][0].native if _SIGNING_TIME in attributes else None
+        encoded = {oid: tuple(value.dump() for value in values) for oid, values in attributes.items()}
     return SignedMessage(
         content=content,
         content_type=content_type,
         signer_certificate=signer_certificate,
         certificates=certificates,
         crls=_crls(signed),
+        signed_attributes=MappingProxyType(encoded),
+        digest_algorithm=digest_name,
+        signing_time=signing_time,
+    )
+
+
+def _parse_strict_der(
+    data: bytes, detached_content: bytes | None, extra_certificates: tuple[x509.Certificate, ...]
+) -> SignedMessage | None:
+    """parse_signed_data for the usual message, plain DER with the usual fields, without asn1crypto.
+
+    None for anything else and for anything that does not check out (a signature included): the
+    general parser then parses it again and decides, so both give the same result for any input
+    (tests/unit/pki/test_cms_strict_der.py). Only the signer's own attribute bytes are tried.
+    """
+    try:
+        strict.check_tree(data)
+        (info,) = strict.shaped(strict.tlvs(data, 0, len(data)), 0x30)
+        content_type_oid, explicit = strict.shaped(strict.inside(data, info), 0x06, 0xA0)
+        if strict.whole(data, content_type_oid) != _SIGNED_DATA_OID:
+            return None
+        fields = strict.inside(data, strict.only(data, explicit, 0x30))
+        if len(fields) not in (4, 5) or [fields[0].tag, fields[1].tag, fields[2].tag, fields[-1].tag] != [
+            0x02,
+            0x31,
+            0x30,
+            0x31,
+        ]:
+            return None
+        if len(fields) == 5 and fields[3].tag != 0xA0:  # CRLs [1] and the like go the general way
+            return None
+        encap = strict.inside(data, fields[2])
+        if not 1 <= len(encap) <= 2:
+            return None
+        content_type = strict.oid_of(data, encap[0])
+        embedded = None
+        if len(encap) == 2:
+            if encap[1].tag != 0xA0:
+                return None
+            embedded = strict.contents(data, strict.only(data, encap[1], 0x04))
+        if embedded is not None and detached_content is not None:
+            return None
+        content = embedded if embedded is not None else detached_content
+        certificates = _strict_certificates(data, fields[3]) if len(fields) == 5 else ()
+        signer_infos = strict.inside(data, fields[-1])
+        if len(signer_infos) != 1:
+            return None
+        signer_info = strict.inside(data, signer_infos[0])
+        if len(signer_info) == 7 and signer_info[6].tag == 0xA1:  # unsignedAttrs: not read
+            signer_info = signer_info[:6]
+        _, sid, digest_identifier, attribute_set, signature_algorithm, signature = strict.shaped(
+            signer_info, 0x02, 0x30, 0x30, 0xA0, 0x30, 0x04
+        )
+        signer_certificate = _strict_signer(strict.whole(data, sid), (*certificates, *extra_certificates))
+        digest_name = DIGEST_OIDS.get(strict.oid_of(data, strict.inside(data, digest_identifier)[0]))
+        attributes = _strict_attributes(data, attribute_set)
+        if signer_certificate is None or digest_name is None or not attributes:
+            return None
+        if attributes.get(_CONTENT_TYPE) != (strict.whole(data, encap[0]),):
+            return None
+        if attributes.get(_MESSAGE_DIGEST) != (der.octet_string(digest(digest_name, content or b"")),):
+            return None
+        signing_time = _strict_time(attributes.get(_SIGNING_TIME))
+        algorithm = strict.oid_of(data, strict.inside(data, signature_algorithm)[0])
+        signed_bytes = b"\x31" + data[attribute_set.head + 1 : attribute_set.end]  # retagged (RFC 5652 §5.4)
+        _verify(signer_certificate, algorithm, strict.contents(data, signature), [signed_bytes], digest_name)
+    except Exception:  # noqa: BLE001 - never a verdict here: the general parser decides, errors included
+        return None
+    return SignedMessage(
+        content=content,
+        content_type=content_type,
+        signer_certificate=signer_certificate,
+        certificates=certificates,
+        crls=(),
         signed_attributes=MappingProxyType(attributes),
         digest_algorithm=digest_name,
         signing_time=signing_time,
     )
+
+
+def _strict_certificates(data: bytes, certificate_set: strict.Tlv) -> tuple[x509.Certificate, ...]:
+    choices = strict.inside(data, certificate_set)
+    if any(choice.tag != 0x30 for choice in choices):  # attribute and other certificates: general way
+        raise strict.NotStrictDer
+    return tuple(x509.load_der_x509_certificate(strict.whole(data, choice)) for choice in choices)
+
+
+def _strict_signer(sid: bytes, certificates: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    """The first certificate whose own IssuerAndSerialNumber bytes are `sid`.
+
+    None if an earlier certificate has the sid's serial: the general parser's X.520 comparison of
+    the issuer might pick that one, so it decides.
+    """
+    serials = []
+    for certificate in certificates:
+        if der.issuer_and_serial(certificate) == sid:
+            if any(serial == certificate.serial_number for serial in serials):
+                return None
+            return certificate
+        serials.append(certificate.serial_number)
+    return None
+
+
+def _strict_attributes(data: bytes, attribute_set: strict.Tlv) -> dict[str, tuple[bytes, ...]]:
+    """Each signed attribute's values as DER TLVs, by type; a repeated type is the general way's error."""
+    attributes: dict[str, tuple[bytes, ...]] = {}
+    for attribute in strict.inside(data, attribute_set):
+        if attribute.tag != 0x30:
+            raise strict.NotStrictDer
+        kind, values = strict.shaped(strict.inside(data, attribute), 0x06, 0x31)
+        oid = strict.oid_of(data, kind)
+        if oid in attributes:
+            raise strict.NotStrictDer
+        attributes[oid] = tuple(strict.whole(data, value) for value in strict.inside(data, values))
+    return attributes
+
+
+def _strict_time(values: tuple[bytes, ...] | None) -> datetime | None:
+    if values is None:
+        return None
+    if len(values) != 1 or values[0][0] not in (0x17, 0x18):  # UTCTime, GeneralizedTime
+        raise strict.NotStrictDer
+    moment: datetime = core.load(values[0], strict=True).native
+    return moment
 
 
 def _find_signer(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate, ...]) -> x509.Certificate:
@@ -296,11 +437,9 @@ def _verified_input(
 
 
 def _verify(
-    certificate: x509.Certificate, signer_info: cms.SignerInfo, candidates: Iterable[bytes], name: str
+    certificate: x509.Certificate, algorithm: str, signature: bytes, candidates: Iterable[bytes], name: str
 ) -> None:
     key = certificate.public_key()
-    algorithm = signer_info["signature_algorithm"]["algorithm"].dotted
-    signature = signer_info["signature"].native
     hash_algorithm = hash_for(name)
     for data in candidates:
         try:

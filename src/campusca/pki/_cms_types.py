@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import core
 from cryptography import x509
 
 
@@ -81,7 +80,7 @@ class SignedMessage:
     signer_certificate: x509.Certificate
     certificates: tuple[x509.Certificate, ...]
     crls: tuple[x509.CertificateRevocationList, ...]
-    signed_attributes: Mapping[str, tuple[core.Asn1Value, ...]]
+    signed_attributes: Mapping[str, tuple[bytes, ...]]  # each value's DER, by attribute type
     digest_algorithm: str
     signing_time: datetime | None
 

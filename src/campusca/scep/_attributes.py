@@ -16,7 +16,7 @@ _PRINTABLE_STRING, _UTF8_STRING, _OCTET_STRING = 0x13, 0x0C, 0x04
 # Clients are told to send PrintableString (RFC 8894 §3.2.1); a server reads what it gets.
 _TEXT_TYPES = (core.PrintableString, core.UTF8String, core.IA5String)
 
-SignedAttributes = Mapping[str, tuple[core.Asn1Value, ...]]
+SignedAttributes = Mapping[str, tuple[bytes, ...]]  # each value's DER TLV
 
 
 def printable_attribute(oid: str, value: str) -> bytes:
@@ -41,8 +41,7 @@ def _single_value(attributes: SignedAttributes, oid: str, name: str) -> core.Asn
     if len(values) != 1:
         raise ScepDecodeError(f"{name} attribute must have exactly one value")
     try:
-        # Re-load the full TLV so an `Any` wrapper becomes its concrete universal type.
-        return core.load(values[0].dump())
+        return core.load(values[0])
     except (ValueError, TypeError) as exc:
         raise ScepDecodeError(f"{name} attribute value is not valid DER") from exc
 
