@@ -46,6 +46,8 @@ FUZZ_EXAMPLES ?= $(or $(CAMPUSCA_FUZZ_EXAMPLES),10500)
 fuzz: venv
 	CAMPUSCA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -q -m fuzz tests/fuzz
 
+# nginx only for the benches: bench/ocsp.py's native ceiling (target-specific, so deps installs it too).
+bench: DEBIAN_PACKAGES += nginx-light
 bench: deps venv
 	$(BIN)/python bench/ocsp.py
 	$(BIN)/python bench/crl.py

@@ -1,5 +1,5 @@
 """OCSP answers per second, driven by `hey`: campusca against `openssl ocsp` and against a bare Starlette route,
-each Python app under uvicorn and under granian.
+each Python app under uvicorn and under granian, and nginx serving the same bytes as the native ceiling.
 
 All answer the same nonce-less request (a good certificate) POSTed by hey: campusca (`serve`, BENCH_WORKERS
 workers, uvicorn) from its pre-produced answers; the same app (`create_app_from_environment`, the factory
@@ -8,7 +8,10 @@ index with the same responder key; and a bare Starlette route returning the very
 under each server with the same worker count: the floor for Python. Both servers write an access log, as
 `campusca serve` does. Keep-alive and a new connection per request (`hey -disable-keepalive`, as openssl's
 client and most OCSP stacks do); openssl's responder is measured with new connections only (it answers one
-request per connection). Prints each rate and the ratios (docs/ocsp.md has the figures and the choice).
+request per connection). nginx (when installed: Debian nginx-light) answers the same POST with the same
+bytes from a file, N worker processes, access log on: what a native server reaches on this machine with
+this load generator, which bounds any "x times openssl" target. Prints each rate and the ratios
+(docs/ocsp.md has the figures and the choice).
 
     .venv/bin/python bench/ocsp.py [--requests N] [--concurrency C]
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -173,6 +177,49 @@ def bare_starlette(answer: Path, processes: int, server: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/ocsp"
 
 
+_NGINX_CONFIG = """user root;
+worker_processes {processes};
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log {root}/access.log;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location = /ocsp {{
+      root {root};
+      default_type application/ocsp-response;
+      error_page 405 =200 $uri;  # a POST to a file: answered with the file, as a GET would be
+    }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def nginx_static(answer: Path, processes: int) -> Iterator[str]:
+    """nginx answering POST /ocsp with `answer`'s bytes; yields its URL."""
+    root = answer.parent / "nginx"
+    root.mkdir()
+    shutil.copyfile(answer, root / "ocsp")
+    port = free_port()
+    (root / "nginx.conf").write_text(_NGINX_CONFIG.format(processes=processes, root=root, port=port))
+    command = ["nginx", "-p", str(root), "-c", str(root / "nginx.conf"), "-g", "daemon off;"]
+    with (root / "stderr.log").open("w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/ocsp"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 @contextmanager
 def campusca_on_granian(ca: CaHome, processes: int) -> Iterator[str]:
     """campusca's own app (the factory `campusca serve` hands uvicorn) under granian; yields its base URL."""
@@ -242,6 +289,13 @@ def main() -> None:
         progress(f"openssl ocsp -multi {n}")
         with openssl_responder(workdir, n) as url:
             figures[("openssl", "", False)] = rate(url, body, keepalive=False, **load)
+        if shutil.which("nginx") is not None:
+            progress(f"nginx, {n} worker processes, the same bytes from a file")
+            with nginx_static(answer, n) as url:
+                for keepalive in (True, False):
+                    figures[("nginx", "", keepalive)] = rate(url, body, keepalive=keepalive, **load)
+        else:
+            progress("nginx is not installed (Debian nginx-light): no native ceiling")
     report(figures, n, args.requests, args.concurrency)
 
 
@@ -266,6 +320,13 @@ def report(figures: dict[tuple[str, str, bool], float], n: int, requests: int, c
                 f"{server} {figures[('campusca', server, keepalive)] / theirs:.2f}" for server in SERVERS
             )
             print(f"  {'openssl ocsp':<22}{theirs:8.0f} answers/s   campusca/openssl: {versus}")
+        if ("nginx", "", keepalive) in figures:
+            native = figures[("nginx", "", keepalive)]
+            line = f"  {'nginx (native)':<22}{native:8.0f} answers/s   campusca on uvicorn/nginx: "
+            line += f"{figures[('campusca', 'uvicorn', keepalive)] / native:.2f}"
+            if ("openssl", "", keepalive) in figures:
+                line += f", nginx/openssl: {native / figures[('openssl', '', keepalive)]:.2f}"
+            print(line)
 
 
 if __name__ == "__main__":
