@@ -38,6 +38,7 @@ _CONTENT_TYPE, _MESSAGE_DIGEST, _SIGNING_TIME = (
     "1.2.840.113549.1.9.5",
 )
 _SIGNED_DATA_OID = der.oid(SIGNED_DATA)
+_SIGNED_DATA_TAGS = (0x02, 0x31, 0x30, 0x31)  # version, digestAlgorithms, encapContentInfo … signerInfos
 _RSA_SIGNATURES = {
     "1.2.840.113549.1.1.1",  # rsaEncryption, as OpenSSL writes it
     "1.2.840.113549.1.1.5",
@@ -226,9 +227,9 @@ def parse_signed_data(
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("data must be bytes")
-    strict = _parse_strict_der(bytes(data), detached_content, tuple(extra_certificates))
-    if strict is not None:
-        return strict
+    fast = _parse_strict_der(bytes(data), detached_content, tuple(extra_certificates))
+    if fast is not None:
+        return fast
     return _parse_general(data, detached_content, extra_certificates)
 
 
@@ -293,12 +294,7 @@ def _parse_strict_der(
         if strict.whole(data, content_type_oid) != _SIGNED_DATA_OID:
             return None
         fields = strict.inside(data, strict.only(data, explicit, 0x30))
-        if len(fields) not in (4, 5) or [fields[0].tag, fields[1].tag, fields[2].tag, fields[-1].tag] != [
-            0x02,
-            0x31,
-            0x30,
-            0x31,
-        ]:
+        if len(fields) not in (4, 5) or tuple(fields[i].tag for i in (0, 1, 2, -1)) != _SIGNED_DATA_TAGS:
             return None
         if len(fields) == 5 and fields[3].tag != 0xA0:  # CRLs [1] and the like go the general way
             return None
