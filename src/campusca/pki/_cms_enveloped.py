@@ -245,9 +245,10 @@ def _strict_envelope(
 ) -> tuple[ContentCipher, bytes, bytes, bytes] | None:
     """(cipher, encryptedKey, IV, ciphertext) of the usual envelope, read without asn1crypto, or None.
 
-    The usual envelope (every SCEP client's): plain DER, one KeyTransRecipientInfo naming
-    `certificate` by its own issuer and serial bytes, RSA PKCS#1 v1.5, an allowed CBC cipher.
-    Anything else, or anything that does not check out, is None: the general parser decides.
+    The usual envelope (every SCEP client's): plain DER, a KeyTransRecipientInfo naming `certificate`
+    by its own issuer and serial bytes (scepclient and certmonger add one for each certificate of
+    GetCACert), RSA PKCS#1 v1.5, an allowed CBC cipher. Anything else, or anything that does not
+    check out, is None: the general parser decides.
     """
     try:
         strict.check_tree(data)
@@ -258,18 +259,17 @@ def _strict_envelope(
         _, recipient_infos, encrypted = strict.shaped(
             strict.inside(data, strict.only(data, explicit, 0x30)), 0x02, 0x31, 0x30
         )
-        (recipient,) = strict.shaped(strict.inside(data, recipient_infos), 0x30)
-        _, rid, key_algorithm, encrypted_key = strict.shaped(
-            strict.inside(data, recipient), 0x02, 0x30, 0x30, 0x04
-        )
-        if strict.whole(data, rid) != der.issuer_and_serial(certificate):
-            return None
+        _, key_algorithm, encrypted_key = _strict_recipient(data, recipient_infos, certificate)
         key_fields = strict.inside(data, key_algorithm)
         if strict.oid_of(data, key_fields[0]) != _RSA_ENCRYPTION or [
             strict.whole(data, field) for field in key_fields[1:]
         ] not in ([], [der.NULL]):
             return None
-        _, algorithm, ciphertext = strict.inside(data, encrypted)
+        content_fields = strict.inside(data, encrypted)
+        if len(content_fields) != 3:  # encryptedContent absent: the general parser words the refusal
+            return None
+        _, algorithm = strict.shaped(content_fields[:2], 0x06, 0x30)
+        ciphertext = content_fields[2]
         algorithm_oid, iv = strict.shaped(strict.inside(data, algorithm), 0x06, 0x04)
         cipher = ContentCipher(strict.oid_of(data, algorithm_oid))
         if cipher not in allowed or cipher.is_aead:
@@ -284,6 +284,31 @@ def _strict_envelope(
         return cipher, strict.contents(data, encrypted_key), strict.contents(data, iv), content
     except Exception:  # noqa: BLE001 - never a verdict here: the general parser decides, errors included
         return None
+
+
+def _strict_recipient(
+    data: bytes, recipient_infos: strict.Tlv, certificate: x509.Certificate
+) -> list[strict.Tlv]:
+    """rid, keyEncryptionAlgorithm and encryptedKey of the first KeyTransRecipientInfo for `certificate`.
+
+    The general parser takes the first one that `identifies` the certificate; one naming it by
+    subjectKeyIdentifier, or by another encoding of its issuer with its serial, goes the general way.
+    """
+    ours = der.issuer_and_serial(certificate)
+    for recipient in strict.inside(data, recipient_infos):
+        if recipient.tag in (0xA1, 0xA2, 0xA3, 0xA4):  # kari, kekri, pwri, ori: not ours to read
+            continue
+        if recipient.tag != 0x30:
+            raise strict.NotStrictDer
+        _, rid, key_algorithm, encrypted_key = strict.shaped(
+            strict.inside(data, recipient), 0x02, 0x30, 0x30, 0x04
+        )
+        if strict.whole(data, rid) == ours:
+            return [rid, key_algorithm, encrypted_key]
+        serial = strict.contents(data, strict.shaped(strict.inside(data, rid), 0x30, 0x02)[1])
+        if int.from_bytes(serial, "big", signed=True) == certificate.serial_number:
+            raise strict.NotStrictDer  # our serial under another issuer encoding: the X.520 comparison decides
+    raise strict.NotStrictDer
 
 
 def _cipher(oid: str, allowed: frozenset[ContentCipher]) -> ContentCipher:

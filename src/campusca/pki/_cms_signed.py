@@ -312,7 +312,7 @@ def _parse_strict_der(
         content = embedded if embedded is not None else detached_content
         certificates = _strict_certificates(data, fields[3]) if len(fields) == 5 else ()
         signer_infos = strict.inside(data, fields[-1])
-        if len(signer_infos) != 1:
+        if len(signer_infos) != 1 or signer_infos[0].tag != 0x30:
             return None
         signer_info = strict.inside(data, signer_infos[0])
         if len(signer_info) == 7 and signer_info[6].tag == 0xA1:  # unsignedAttrs: not read
@@ -321,7 +321,7 @@ def _parse_strict_der(
             signer_info, 0x02, 0x30, 0x30, 0xA0, 0x30, 0x04
         )
         signer_certificate = _strict_signer(strict.whole(data, sid), (*certificates, *extra_certificates))
-        digest_name = DIGEST_OIDS.get(strict.oid_of(data, strict.inside(data, digest_identifier)[0]))
+        digest_name = DIGEST_OIDS.get(_strict_algorithm(data, digest_identifier))
         attributes = _strict_attributes(data, attribute_set)
         if signer_certificate is None or digest_name is None or not attributes:
             return None
@@ -330,7 +330,7 @@ def _parse_strict_der(
         if attributes.get(_MESSAGE_DIGEST) != (der.octet_string(digest(digest_name, content or b"")),):
             return None
         signing_time = _strict_time(attributes.get(_SIGNING_TIME))
-        algorithm = strict.oid_of(data, strict.inside(data, signature_algorithm)[0])
+        algorithm = _strict_algorithm(data, signature_algorithm)
         signed_bytes = b"\x31" + data[attribute_set.head + 1 : attribute_set.end]  # retagged (RFC 5652 §5.4)
         _verify(signer_certificate, algorithm, strict.contents(data, signature), [signed_bytes], digest_name)
     except Exception:  # noqa: BLE001 - never a verdict here: the general parser decides, errors included
@@ -370,6 +370,28 @@ def _strict_signer(sid: bytes, certificates: tuple[x509.Certificate, ...]) -> x5
     return None
 
 
+def _strict_algorithm(data: bytes, identifier: strict.Tlv) -> str:
+    """The OID of an AlgorithmIdentifier (its parameters, if any, are not read: nor are they generally)."""
+    fields = strict.inside(data, identifier)
+    if not 1 <= len(fields) <= 2:
+        raise strict.NotStrictDer
+    return strict.oid_of(data, fields[0])
+
+
+# The outer tag asn1crypto requires of each value of the attributes it types (cms.CMSAttribute), beyond
+# the three checked by value; it refuses any other, so the fast path does too. None: a CHOICE, read
+# the general way. tests/unit/pki/test_cms_strict_der.py holds this equal to asn1crypto's table.
+_TYPED_ATTRIBUTE_TAGS: dict[str, int | None] = {
+    "1.2.840.113549.1.9.6": 0x30,  # counterSignature
+    "1.2.840.113549.1.9.15": 0x30,  # smimeCapabilities
+    "1.2.840.113549.1.9.16.2.11": None,  # encryptionKeyPreference (RFC 8551 §2.5.3)
+    "1.2.840.113549.1.9.16.2.14": 0x30,  # signatureTimeStampToken
+    "1.2.840.113549.1.9.52": 0x30,  # CMSAlgorithmProtection
+    "1.3.6.1.4.1.311.2.4.1": 0x30,  # Microsoft's nested signature
+    "1.3.6.1.4.1.311.3.3.1": 0x30,  # Microsoft's time-stamp token
+}
+
+
 def _strict_attributes(data: bytes, attribute_set: strict.Tlv) -> dict[str, tuple[bytes, ...]]:
     """Each signed attribute's values as DER TLVs, by type; a repeated type is the general way's error."""
     attributes: dict[str, tuple[bytes, ...]] = {}
@@ -380,7 +402,10 @@ def _strict_attributes(data: bytes, attribute_set: strict.Tlv) -> dict[str, tupl
         oid = strict.oid_of(data, kind)
         if oid in attributes:
             raise strict.NotStrictDer
-        attributes[oid] = tuple(strict.whole(data, value) for value in strict.inside(data, values))
+        members = strict.inside(data, values)
+        if oid in _TYPED_ATTRIBUTE_TAGS and any(m.tag != _TYPED_ATTRIBUTE_TAGS[oid] for m in members):
+            raise strict.NotStrictDer
+        attributes[oid] = tuple(strict.whole(data, member) for member in members)
     return attributes
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
@@ -22,10 +24,18 @@ from campusca.pki import _strict_der as strict
 from campusca.pki.cms import ContentCipher, KeyTransport
 from campusca.pki.errors import PkiError
 from tests.support.scep_client import build_pkcs_req, make_transient_signer
-from tests.unit.pki.test_cms_support import NOW, Party, ec_party, openssl, rsa_party, to_indefinite_ber
+from tests.unit.pki.test_cms_support import (
+    NOW,
+    Party,
+    ec_party,
+    openssl,
+    other_rsa_party,
+    rsa_party,
+    to_indefinite_ber,
+)
 from tests.unit.scep.test_scep_go_pkcs7 import go_style_envelope
 
-__all__ = ["ec_party", "rsa_party"]  # fixtures used by name
+__all__ = ["ec_party", "other_rsa_party", "rsa_party"]  # fixtures used by name
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CBC_CIPHERS = [ContentCipher.AES_128_CBC, ContentCipher.AES_256_CBC, ContentCipher.DES_EDE3_CBC]
@@ -99,8 +109,8 @@ def build_pkcs_req_for(party: Party) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def envelopes(rsa_party: Party) -> list[bytes]:
-    """EnvelopedData to an RSA recipient as campusca, Go's pkcs7 and OpenSSL write them."""
+def envelopes(rsa_party: Party, other_rsa_party: Party) -> list[bytes]:
+    """EnvelopedData to an RSA recipient as campusca, Go's pkcs7 and OpenSSL write them, and to two."""
     built = [
         cms.build_enveloped_data(b"secret content", [rsa_party.certificate], cipher=c) for c in CBC_CIPHERS
     ]
@@ -108,7 +118,9 @@ def envelopes(rsa_party: Party) -> list[bytes]:
         "cms", "-encrypt", "-binary", "-aes-256-cbc", "-outform", "DER", rsa_party.cert_path,
         stdin=b"secret from OpenSSL",
     )  # fmt: skip
-    return [*built, go_style_envelope(built[0]), by_openssl]
+    # scepclient and certmonger encrypt to every certificate GetCACert returned: ours is not the first.
+    both = cms.build_enveloped_data(b"to both", [other_rsa_party.certificate, rsa_party.certificate])
+    return [*built, go_style_envelope(built[0]), by_openssl, both]
 
 
 def test_usual_signed_messages_take_the_fast_path_with_the_general_result(
@@ -181,6 +193,21 @@ def test_oaep_and_disallowed_ciphers_go_the_general_way(rsa_party: Party) -> Non
     aes = cms.build_enveloped_data(b"x", [rsa_party.certificate], cipher=ContentCipher.AES_128_CBC)
     assert _cms_enveloped._strict_envelope(oaep, rsa_party.certificate, frozenset(ContentCipher)) is None
     assert _cms_enveloped._strict_envelope(aes, rsa_party.certificate, frozenset()) is None
+
+
+def test_typed_attribute_tags_are_asn1cryptos() -> None:
+    """The fast path refuses attribute values by the same outer tags as asn1crypto's typed attributes."""
+    expected: dict[str, int | None] = {}
+    for name, spec in asn1_cms.CMSAttribute._oid_specs.items():
+        dotted = next(oid for oid, known in asn1_cms.CMSAttributeType._map.items() if known == name)
+        child = spec._child_spec
+        tag = (
+            None if issubclass(child, asn1_core.Choice) else child.class_ << 6 | child.method << 5 | child.tag
+        )
+        expected[dotted] = tag
+    for checked_by_value in ("1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4", "1.2.840.113549.1.9.5"):
+        del expected[checked_by_value]  # contentType, messageDigest, signingTime
+    assert expected == _cms_signed._TYPED_ATTRIBUTE_TAGS
 
 
 @pytest.mark.parametrize(
