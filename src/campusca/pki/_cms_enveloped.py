@@ -251,13 +251,8 @@ def _strict_envelope(
     check out, is None: the general parser decides.
     """
     try:
-        strict.check_tree(data)
-        (info,) = strict.shaped(strict.tlvs(data, 0, len(data)), 0x30)
-        content_type, explicit = strict.shaped(strict.inside(data, info), 0x06, 0xA0)
-        if strict.whole(data, content_type) != _ENVELOPED_DATA_OID:
-            return None
         _, recipient_infos, encrypted = strict.shaped(
-            strict.inside(data, strict.only(data, explicit, 0x30)), 0x02, 0x31, 0x30
+            strict.inside(data, strict.content_info(data, _ENVELOPED_DATA_OID)), 0x02, 0x31, 0x30
         )
         _, key_algorithm, encrypted_key = _strict_recipient(data, recipient_infos, certificate)
         key_fields = strict.inside(data, key_algorithm)

@@ -288,12 +288,7 @@ def _parse_strict_der(
     (tests/unit/pki/test_cms_strict_der.py). Only the signer's own attribute bytes are tried.
     """
     try:
-        strict.check_tree(data)
-        (info,) = strict.shaped(strict.tlvs(data, 0, len(data)), 0x30)
-        content_type_oid, explicit = strict.shaped(strict.inside(data, info), 0x06, 0xA0)
-        if strict.whole(data, content_type_oid) != _SIGNED_DATA_OID:
-            return None
-        fields = strict.inside(data, strict.only(data, explicit, 0x30))
+        fields = strict.inside(data, strict.content_info(data, _SIGNED_DATA_OID))
         if len(fields) not in (4, 5) or tuple(fields[i].tag for i in (0, 1, 2, -1)) != _SIGNED_DATA_TAGS:
             return None
         if len(fields) == 5 and fields[3].tag != 0xA0:  # CRLs [1] and the like go the general way

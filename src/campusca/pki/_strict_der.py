@@ -31,32 +31,35 @@ _MAX_LENGTH_OCTETS = 4  # 4 GiB: more than any message campusca accepts over HTT
 _MAX_NESTING = 64  # as the general parser's BER walk (_cms_der.definite_lengths)
 
 
+def _extent(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """(start of contents, end) of the value at `start`, which must end by `end`; strict DER only."""
+    if end - start < 2 or data[start] & 0x1F == 0x1F:  # a high tag number: in no structure read here
+        raise NotStrictDer
+    first = data[start + 1]
+    if first < 0x80:
+        body = start + 2
+        stop = body + first
+    else:
+        count = first & 0x7F
+        body = start + 2 + count
+        # Indefinite (count 0), oversized, or not minimal (X.690 §10.1): the general parser decides.
+        if count == 0 or count > _MAX_LENGTH_OCTETS or body > end or data[start + 2] == 0:
+            raise NotStrictDer
+        size = int.from_bytes(data[start + 2 : body], "big")
+        if size < 0x80:
+            raise NotStrictDer
+        stop = body + size
+    if stop > end:
+        raise NotStrictDer
+    return body, stop
+
+
 def tlvs(data: bytes, start: int, end: int) -> list[Tlv]:
     """The values that exactly fill data[start:end]: single-octet tags, minimal definite lengths."""
     found = []
     while start < end:
-        if end - start < 2:
-            raise NotStrictDer
-        tag = data[start]
-        if tag & 0x1F == 0x1F:
-            raise NotStrictDer  # a high tag number: not in any structure the fast paths read
-        first = data[start + 1]
-        if first < 0x80:
-            body = start + 2
-            stop = body + first
-        else:
-            count = first & 0x7F
-            body = start + 2 + count
-            # Indefinite (count 0), oversized, or not minimal (X.690 §10.1): the general parser decides.
-            if count == 0 or count > _MAX_LENGTH_OCTETS or body > end or data[start + 2] == 0:
-                raise NotStrictDer
-            size = int.from_bytes(data[start + 2 : body], "big")
-            if size < 0x80:
-                raise NotStrictDer
-            stop = body + size
-        if stop > end:
-            raise NotStrictDer
-        found.append(Tlv(tag, start, body, stop))
+        body, stop = _extent(data, start, end)
+        found.append(Tlv(data[start], start, body, stop))
         start = stop
     return found
 
@@ -66,35 +69,30 @@ def check_tree(data: bytes) -> None:
 
     The general parser walks every constructed value before it parses (to rewrite BER) and refuses a
     malformed one even in a field it never reads; a fast path checks the same, so that it takes no
-    message the general parser would refuse. (`tlvs` inlined: this visits every value of a message.)
+    message the general parser would refuse.
     """
-    size = len(data)
-    pending = [(0, size, 0)]
+    if _extent(data, 0, len(data))[1] != len(data):
+        raise NotStrictDer
+    pending = [(0, len(data), 0)]
     while pending:
         start, end, depth = pending.pop()
         if depth > _MAX_NESTING:
             raise NotStrictDer
         while start < end:
-            if end - start < 2 or data[start] & 0x1F == 0x1F:
-                raise NotStrictDer
-            first = data[start + 1]
-            if first < 0x80:
-                body = start + 2
-                stop = body + first
-            else:
-                count = first & 0x7F
-                body = start + 2 + count
-                if count == 0 or count > _MAX_LENGTH_OCTETS or body > end or data[start + 2] == 0:
-                    raise NotStrictDer
-                length = int.from_bytes(data[start + 2 : body], "big")
-                if length < 0x80:
-                    raise NotStrictDer
-                stop = body + length
-            if stop > end or (depth == 0 and stop != size):
-                raise NotStrictDer
+            body, stop = _extent(data, start, end)
             if data[start] & 0x20:
                 pending.append((body, stop, depth + 1))
             start = stop
+
+
+def content_info(data: bytes, content_type: bytes) -> Tlv:
+    """The SEQUENCE inside a ContentInfo whose contentType is `content_type` (the OID's DER), after check_tree."""
+    check_tree(data)
+    (info,) = shaped(tlvs(data, 0, len(data)), 0x30)
+    kind, explicit = shaped(inside(data, info), 0x06, 0xA0)
+    if whole(data, kind) != content_type:
+        raise NotStrictDer
+    return only(data, explicit, 0x30)
 
 
 def inside(data: bytes, value: Tlv) -> list[Tlv]:
