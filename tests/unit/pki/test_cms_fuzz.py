@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from campusca.pki import cms
 from campusca.pki.cms import ContentCipher
 from campusca.pki.errors import CmsDecodeError, PkiError
-from tests.unit.pki.test_cms_support import NOW, Party, rsa_party
+from tests.unit.pki.test_cms_support import NOW, Party, damaged, rsa_party
 from tests.unit.pki.test_cms_support import to_indefinite_ber as _to_indefinite_ber
 
 __all__ = ["rsa_party"]  # fixtures used by name
@@ -120,10 +120,4 @@ def valid_messages(rsa_party: Party) -> list[bytes]:
 def test_parsers_raise_only_pki_errors_on_damaged_messages(
     rsa_party: Party, valid_messages: list[bytes], which: int, position: int, value: int, cut: bool
 ) -> None:
-    message = bytearray(valid_messages[which])
-    position %= len(message)
-    if cut:
-        del message[position:]
-    else:
-        message[position] = value
-    _parse_all(bytes(message), rsa_party)
+    _parse_all(damaged(valid_messages[which], position, value, cut), rsa_party)

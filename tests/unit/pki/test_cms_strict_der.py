@@ -27,6 +27,7 @@ from tests.support.scep_client import build_pkcs_req, make_transient_signer
 from tests.unit.pki.test_cms_support import (
     NOW,
     Party,
+    damaged,
     ec_party,
     openssl,
     other_rsa_party,
@@ -47,15 +48,19 @@ def _general_signed(data: bytes, **options: object) -> cms.SignedMessage:
     )
 
 
+def _decrypt(data: bytes, party: Party) -> cms.DecryptedContent:
+    return cms.decrypt_enveloped_data(
+        data,
+        recipient_certificate=party.certificate,
+        decrypter=party.key,
+        allowed_ciphers=frozenset(ContentCipher),
+    )
+
+
 def _general_decrypt(monkeypatch: pytest.MonkeyPatch, data: bytes, party: Party) -> cms.DecryptedContent:
     with monkeypatch.context() as patched:
         patched.setattr(_cms_enveloped, "_strict_envelope", lambda *_: None)
-        return cms.decrypt_enveloped_data(
-            data,
-            recipient_certificate=party.certificate,
-            decrypter=party.key,
-            allowed_ciphers=frozenset(ContentCipher),
-        )
+        return _decrypt(data, party)
 
 
 def _outcome(parse: Callable[[], object]) -> object:
@@ -175,15 +180,11 @@ def test_a_signature_that_fails_is_left_to_the_general_parser(rsa_party: Party) 
 def test_usual_envelopes_take_the_fast_path_with_the_general_result(
     monkeypatch: pytest.MonkeyPatch, rsa_party: Party, envelopes: list[bytes]
 ) -> None:
-    everything = frozenset(ContentCipher)
     for data in envelopes:
-        assert _cms_enveloped._strict_envelope(data, rsa_party.certificate, everything) is not None
-        fast = cms.decrypt_enveloped_data(
-            data,
-            recipient_certificate=rsa_party.certificate,
-            decrypter=rsa_party.key,
-            allowed_ciphers=everything,
+        assert (
+            _cms_enveloped._strict_envelope(data, rsa_party.certificate, frozenset(ContentCipher)) is not None
         )
+        fast = _decrypt(data, rsa_party)
         assert fast == _general_decrypt(monkeypatch, data, rsa_party)
         assert fast.key_transport is KeyTransport.RSA_PKCS1V15
 
@@ -260,13 +261,7 @@ def _oid_body(dotted: str) -> bytearray:
 def test_damaged_signed_messages_get_the_same_verdict_either_way(
     signed_messages: list[bytes], which: int, position: int, value: int, cut: bool
 ) -> None:
-    message = bytearray(signed_messages[which % len(signed_messages)])
-    position %= len(message)
-    if cut:
-        del message[position:]
-    else:
-        message[position] = value
-    data = bytes(message)
+    data = damaged(signed_messages[which % len(signed_messages)], position, value, cut)
     assert _outcome(lambda: cms.parse_signed_data(data)) == _outcome(lambda: _general_signed(data))
 
 
@@ -283,19 +278,7 @@ def test_damaged_envelopes_get_the_same_verdict_either_way(
     value: int,
     cut: bool,
 ) -> None:
-    message = bytearray(envelopes[which % len(envelopes)])
-    position %= len(message)
-    if cut:
-        del message[position:]
-    else:
-        message[position] = value
-    data = bytes(message)
-    fast = _outcome(
-        lambda: cms.decrypt_enveloped_data(
-            data,
-            recipient_certificate=rsa_party.certificate,
-            decrypter=rsa_party.key,
-            allowed_ciphers=frozenset(ContentCipher),
-        )
+    data = damaged(envelopes[which % len(envelopes)], position, value, cut)
+    assert _outcome(lambda: _decrypt(data, rsa_party)) == _outcome(
+        lambda: _general_decrypt(monkeypatch, data, rsa_party)
     )
-    assert fast == _outcome(lambda: _general_decrypt(monkeypatch, data, rsa_party))

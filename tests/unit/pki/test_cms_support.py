@@ -101,6 +101,17 @@ def openssl_status(*args: str | Path, stdin: bytes = b"") -> int:
     return result.returncode
 
 
+def damaged(message: bytes, position: int, value: int, cut: bool) -> bytes:
+    """`message` cut at `position` (modulo its length), or with the octet there replaced by `value`."""
+    changed = bytearray(message)
+    position %= len(changed)
+    if cut:
+        del changed[position:]
+    else:
+        changed[position] = value
+    return bytes(changed)
+
+
 def to_indefinite_ber(
     der: bytes, *, keep_definite: Callable[[tuple[int, ...]], bool] = lambda path: False
 ) -> bytes:
