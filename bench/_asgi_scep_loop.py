@@ -13,6 +13,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from _asgi_post import post
 from campusca.config import load_settings
 from campusca.services.authority import open_authority
 from campusca.web.app import create_app
@@ -33,46 +34,13 @@ def main() -> None:
     home, requests_file, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     bodies = read_requests(requests_file)[: WARMUP + count]
     app = create_app(open_authority(load_settings(home)))
-
-    async def enrol(body: bytes) -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/scep",
-            "raw_path": b"/scep",
-            "query_string": b"operation=PKIOperation",
-            "root_path": "",
-            "headers": [
-                (b"host", b"campusca"),
-                (b"content-type", b"application/x-pki-message"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
-        delivered = False
-        sent: list[dict[str, object]] = []
-
-        async def receive() -> dict[str, object]:
-            nonlocal delivered
-            if delivered:
-                await asyncio.Event().wait()  # the client never leaves
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, object]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        if sent[0]["status"] != 200:
-            raise SystemExit(f"enrollment failed: {sent}")
+    headers = [(b"content-type", b"application/x-pki-message")]
 
     async def run() -> None:
         for body in bodies:
-            await enrol(body)
+            sent = await post(app, "/scep", body, headers, query=b"operation=PKIOperation")
+            if sent[0]["status"] != 200:
+                raise SystemExit(f"enrollment failed: {sent}")
 
     asyncio.run(run())
 

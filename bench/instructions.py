@@ -146,24 +146,11 @@ def rest_issuance(requests: int) -> Iterator[tuple[Path, Workload]]:
 def scep_enrollment(requests: int) -> Iterator[tuple[Path, Workload]]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from campusca.config import load_settings
-    from campusca.services import scep as scep_service
-    from campusca.services.authority import open_authority
-    from campusca.services.people.registry import get_person
-    from scep import KEY_POOL, build_requests
+    from scep import KEY_POOL, campusca_requests
 
     with temporary_ca("rsa-2048") as ca:
-        authority = open_authority(load_settings(ca.home))
-        with authority.db.write() as session:
-            alice = get_person(session, "alice")
-            challenges = [
-                scep_service.create_challenge(authority, session, person=alice, actor="bench")
-                for _ in range(WARMUP + requests)
-            ]
-        ra = scep_service.ra_identity(authority).certificate
-        authority.db.dispose()
         keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(KEY_POOL)]
-        bodies = build_requests(ra, challenges, keys, "callgrind")
+        bodies = campusca_requests(ca.home, WARMUP + requests, keys, "callgrind")
         requests_file = ca.home.parent / "pkcsreqs.bin"
         requests_file.write_bytes(b"".join(len(body).to_bytes(4, "big") + body for body in bodies))
 

@@ -99,6 +99,21 @@ def build_requests(
     return requests
 
 
+def campusca_requests(home: Path, total: int, keys: Sequence[rsa.RSAPrivateKey], tag: str) -> list[bytes]:
+    """`total` PKCSReqs to the campusca at `home`, each with a one-time challenge created for it in bulk."""
+    authority = open_authority(load_settings(home))
+    try:
+        with authority.db.write() as session:
+            alice = get_person(session, "alice")
+            challenges = [
+                scep.create_challenge(authority, session, person=alice, actor="bench") for _ in range(total)
+            ]
+        ra = scep.ra_identity(authority).certificate
+    finally:
+        authority.db.dispose()
+    return build_requests(ra, challenges, keys, tag)
+
+
 def count_successes(replies: Sequence[tuple[int, bytes]]) -> int:
     """CertReps whose pkiStatus is SUCCESS (checked after the clock stopped)."""
     successes = 0
@@ -260,15 +275,7 @@ def run_campusca(
 ) -> Run:
     with campusca_instance(root, workers, key_size) as ca:
         started = time.monotonic()
-        authority = open_authority(load_settings(ca.home))
-        with authority.db.write() as session:  # one-time challenges, created in bulk before the clock runs
-            alice = get_person(session, "alice")
-            challenges = [
-                scep.create_challenge(authority, session, person=alice, actor="bench") for _ in range(total)
-            ]
-        ra = scep.ra_identity(authority).certificate
-        authority.db.dispose()
-        bodies = build_requests(ra, challenges, keys, "py")
+        bodies = campusca_requests(ca.home, total, keys, "py")  # before the clock runs
         # The renewal scheduler's first round (5 s after start, then hourly) loads the root CA key and
         # re-signs the CRLs in one worker: a start-up cost that is not SCEP's, kept off the clock.
         time.sleep(max(0.0, started + SCHEDULER_FIRST_ROUND_SECONDS - time.monotonic()))
