@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -73,10 +72,12 @@ def split_by_library(out: Path) -> Counts:
     """
     names: dict[str, str] = {}
     per_object: dict[str, int] = {}
-    current, after_call = "", False
+    current, after_call, stated = "", False, None
     with out.open() as lines:
         for line in lines:
-            if line.startswith(("ob=", "cob=")):  # both name objects, in one table of compressed names
+            if line.startswith("totals:"):
+                stated = int(line.split()[1])
+            elif line.startswith(("ob=", "cob=")):  # both name objects, in one table of compressed names
                 reference, _, name = line.partition("=")[2].strip().partition(" ")
                 if name:
                     names[reference] = name
@@ -92,8 +93,7 @@ def split_by_library(out: Path) -> Counts:
                 if len(cost) > 1:
                     per_object[current] = per_object.get(current, 0) + int(cost[-1])
     total = sum(per_object.values())
-    stated = re.search(r"^totals:\s+(\d+)", out.read_text(), re.MULTILINE)
-    if stated is None or int(stated.group(1)) != total:
+    if stated != total:
         raise SystemExit(f"{out}: the cost lines do not add up to callgrind's totals")
     native = sum(cost for name, cost in per_object.items() if Path(name).name.startswith("_rust"))
     return Counts(total, native)
